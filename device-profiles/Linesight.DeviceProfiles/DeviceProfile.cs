@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+
+namespace Linesight.DeviceProfiles;
+
+/// <summary>One board: which accelerators to use and how many threads. Immutable, validated at load.</summary>
+public sealed record DeviceProfile(
+    int SchemaVersion,
+    string Name,
+    string Description,
+    AcceleratorSettings Accelerator,
+    ThreadSettings Threads)
+{
+    /// <summary>Free-text provenance: where the EP names and options come from.</summary>
+    public string? Source { get; init; }
+}
+
+/// <summary>Execution providers in order of preference; CPU is always the last resort.</summary>
+public sealed record AcceleratorSettings(IReadOnlyList<ExecutionProviderSettings> ExecutionProviders);
+
+/// <summary>
+/// One ONNX Runtime execution provider. <see cref="Required"/>: start-up fails when it is missing
+/// instead of falling back to the next one.
+/// </summary>
+public sealed record ExecutionProviderSettings(string Name, bool Required)
+{
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>ONNX Runtime thread pools; 0 lets ONNX Runtime choose.</summary>
+public sealed record ThreadSettings(int IntraOp, int InterOp);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    AllowTrailingCommas = true,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    WriteIndented = true)]
+[JsonSerializable(typeof(DeviceProfile))]
+internal sealed partial class DeviceProfileJsonContext : JsonSerializerContext;

@@ -1,0 +1,64 @@
+using System.Buffers;
+
+namespace Linesight.Frames;
+
+/// <summary>
+/// One captured image. The pixel buffer is rented from <see cref="ArrayPool{T}.Shared"/> and owned by
+/// whoever holds the frame last: the stage that consumes it (or the channel that drops it) calls
+/// <see cref="Dispose"/>, which returns the buffer. A frame must not be used after that.
+/// </summary>
+public sealed class Frame : IDisposable
+{
+    private byte[]? _pixels;
+
+    public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
+        DateTimeOffset captureTime, string sourceItem)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        Width = width;
+        Height = height;
+        Format = format;
+        Stride = width * format.BytesPerPixel();
+        Sequence = sequence;
+        CaptureTimestamp = captureTimestamp;
+        CaptureTime = captureTime;
+        SourceItem = sourceItem;
+        _pixels = ArrayPool<byte>.Shared.Rent(Stride * height);
+    }
+
+    public int Width { get; }
+    public int Height { get; }
+    public PixelFormat Format { get; }
+
+    /// <summary>Bytes per row (rows are packed, no padding).</summary>
+    public int Stride { get; }
+
+    /// <summary>Per-source sequence number, from 1.</summary>
+    public long Sequence { get; }
+
+    /// <summary>Monotonic capture time (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
+    public long CaptureTimestamp { get; }
+
+    /// <summary>Wall-clock capture time, for messages.</summary>
+    public DateTimeOffset CaptureTime { get; }
+
+    /// <summary>What the source calls this frame: a file name, a camera name and index.</summary>
+    public string SourceItem { get; }
+
+    /// <summary>Part identifier from a trigger, when the capture was triggered.</summary>
+    public string? PartId { get; init; }
+
+    public Span<byte> Pixels => _pixels is { } p
+        ? p.AsSpan(0, Stride * Height)
+        : throw new ObjectDisposedException(nameof(Frame));
+
+    public void Dispose()
+    {
+        var pixels = Interlocked.Exchange(ref _pixels, null);
+        if (pixels is not null)
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+        }
+    }
+}

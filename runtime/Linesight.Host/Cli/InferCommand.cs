@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Linesight.DeviceProfiles;
+using Linesight.Host.Wiring;
+using Linesight.Ingest.ImageFolder;
+
+namespace Linesight.Host.Cli;
+
+/// <summary>`linesight infer --model M.onnx [--manifest F] [--profile P] --input FILE... [--json]`.</summary>
+public static class InferCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX model file (or builtin:NAME).", Required = true };
+        var manifest = new Option<string>("--manifest") { Description = "Model manifest (default: MODEL.manifest.json beside the model, or a built-in one matching its sha256)." };
+        var profile = new Option<string>("--profile") { Description = "Device profile, name or file.", DefaultValueFactory = _ => "generic-x64-cpu" };
+        var inputs = new Option<string[]>("--input")
+        {
+            Description = "Input files (images).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var json = PendingCommands.JsonOption();
+        var command = new Command("infer", "One-shot inference on input files; prints post-processed results.") { model, manifest, profile, inputs, json };
+        command.SetAction((parse, _) => CliOutcome.GuardAsync("infer", () => Task.FromResult(Run(
+            parse.GetRequiredValue(model), parse.GetValue(manifest), parse.GetRequiredValue(profile), parse.GetRequiredValue(inputs), parse.GetValue(json)))));
+        return command;
+    }
+
+    private static int Run(string modelRef, string? manifestRef, string profileRef, string[] inputs, bool json)
+    {
+        var profile = DeviceProfileCatalog.Load(profileRef);
+        // Every input is decoded before the model runs: a bad file fails fast and names itself.
+        var images = inputs.Select(DecodedImage.DecodeFile).ToArray();
+        using var session = ModelLoader.Load(modelRef, manifestRef, Environment.CurrentDirectory, profile);
+
+        using var stdout = Console.OpenStandardOutput();
+        using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        if (json)
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("model");
+            w.WriteString("id", session.Identity.Id);
+            w.WriteString("version", session.Identity.Version);
+            w.WriteString("sha256", session.Identity.Sha256);
+            w.WriteEndObject();
+            w.WriteString("profile", profile.Name);
+            w.WriteString("executionProvider", session.Providers.Primary);
+            w.WriteStartArray("results");
+        }
+        long sequence = 0;
+        foreach (var image in images)
+        {
+            using var frame = image.ToFrame(++sequence, TimeProvider.System.GetTimestamp(), TimeProvider.System.GetUtcNow());
+            var (payload, timings) = session.Infer(frame);
+            if (json)
+            {
+                w.WriteStartObject();
+                w.WriteString("input", image.Name);
+                w.WriteStartObject("result");
+                w.WriteString("type", payload.Type);
+                payload.WriteJson(w);
+                w.WriteEndObject();
+                w.WriteStartObject("latencyMs");
+                w.WriteNumber("preprocess", Math.Round(timings.PreprocessMicros / 1000, 3));
+                w.WriteNumber("inference", Math.Round(timings.InferenceMicros / 1000, 3));
+                w.WriteNumber("postprocess", Math.Round(timings.PostprocessMicros / 1000, 3));
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            else
+            {
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{image.Name}: {payload.Describe()}  [{timings.TotalMicros / 1000:0.00} ms]"));
+            }
+        }
+        if (json)
+        {
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.Flush();
+            stdout.Write("\n"u8);
+        }
+        return CliOutcome.Success;
+    }
+}

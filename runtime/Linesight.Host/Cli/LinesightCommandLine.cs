@@ -1,0 +1,72 @@
+using System.CommandLine;
+
+namespace Linesight.Host.Cli;
+
+/// <summary>The `linesight` command tree (DESIGN.md's verbs) and its parse-error handling (exit 2).</summary>
+public static class LinesightCommandLine
+{
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        // --version is answered before anything else loads, so it works even with a broken config around.
+        if (args.Length > 0 && args[0] == "--version")
+        {
+            var json = args.Skip(1).SequenceEqual(["--json"]);
+            if (args.Length > 1 && !json)
+            {
+                Console.Error.WriteLine("linesight: --version takes only --json");
+                return CliOutcome.UsageError;
+            }
+            return await CliOutcome.GuardAsync("--version", () => Task.FromResult(VersionReport.Print(json)));
+        }
+
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"linesight: {error.Message}");
+            }
+            Console.Error.WriteLine($"Try '{string.Join(' ', ["linesight", .. VerbPath(parse)])} --help'.");
+            return CliOutcome.UsageError;
+        }
+        return await parse.InvokeAsync(new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            // Run handles SIGINT/SIGTERM itself so that it can drain and go offline cleanly.
+            ProcessTerminationTimeout = null,
+        });
+    }
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Linesight: edge inference runtime for industrial lines (camera/audio/sensors → ONNX models on the NPU → MQTT).")
+        {
+            RunCommand.Create(),
+            InferCommand.Create(),
+            PendingCommands.Bench(),
+            PendingCommands.Quantize(),
+            PendingCommands.Models(),
+            ProfileCommand.Create(),
+            PendingCommands.Bundle(),
+            PendingCommands.Firmware(),
+        };
+        // The built-in --version stays for --help; InvokeAsync answers it with ONNX Runtime details.
+        root.SetAction(parse =>
+        {
+            Console.Error.WriteLine("linesight: no verb given. Try 'linesight --help'.");
+            return CliOutcome.UsageError;
+        });
+        return root;
+    }
+
+    private static List<string> VerbPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+        {
+            names.Insert(0, result.Command.Name);
+        }
+        return names;
+    }
+}

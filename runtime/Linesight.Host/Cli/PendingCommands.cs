@@ -1,0 +1,73 @@
+using System.CommandLine;
+
+namespace Linesight.Host.Cli;
+
+/// <summary>
+/// Verbs whose work lands with later issues. Their options are declared now so --help shows the contract;
+/// running one says plainly that it is not available yet (exit 2), naming the issue that brings it.
+/// </summary>
+public static class PendingCommands
+{
+    public static Command Bench() => Pending(
+        new Command("bench", "Measure a model: latency p50/p90/p99, throughput, peak RSS, bytes allocated per run.")
+        {
+            new Option<string>("--model") { Description = "ONNX model file.", Required = true },
+            new Option<string>("--profile") { Description = "Device profile (name or file)." },
+            new Option<int>("--threads") { Description = "Intra-op threads." },
+            new Option<int>("--runs") { Description = "Timed runs after warm-up." },
+            JsonOption(),
+        }, "#10");
+
+    public static Command Quantize() => Pending(
+        new Command("quantize", "Static int8 QDQ quantization with calibration and an accuracy/speed report.")
+        {
+            new Option<string>("--model") { Description = "fp32 ONNX model.", Required = true },
+            new Option<string>("--calibration") { Description = "Folder of calibration inputs.", Required = true },
+            new Option<string>("--output") { Description = "Where to write the int8 model.", Required = true },
+            new Option<string>("--profile") { Description = "Device profile whose quantization preset sets the defaults." },
+            new Option<string>("--method") { Description = "minmax | percentile | entropy." },
+            new Option<string>("--report") { Description = "Write the report to this file." },
+            JsonOption(),
+        }, "#7");
+
+    public static Command Models()
+    {
+        var inspect = Pending(new Command("inspect", "Inputs/outputs, opset, quantized or not, which EP takes which nodes on a profile.")
+        {
+            new Argument<string>("model") { Description = "ONNX model file." },
+            new Option<string>("--profile") { Description = "Device profile (name or file)." },
+            JsonOption(),
+        }, "#3");
+        return new Command("models", "Look inside ONNX models.") { inspect };
+    }
+
+    public static Command Bundle() => new("bundle", "Signed deployment bundles (binary + models + profile + config).")
+    {
+        Pending(new Command("create", "Pack and sign a bundle."), "#9"),
+        Pending(new Command("verify", "Check a bundle's hashes and signature."), "#9"),
+        Pending(new Command("install", "Install a bundle into the inactive A/B slot, health-gated."), "#9"),
+    };
+
+    public static Command Firmware() => new("firmware", "The line MCU through the firmware bridge.")
+    {
+        Pending(new Command("ping", "Check the MCU link (hello, heartbeat, clock offset)."), "#8"),
+        Pending(new Command("flash", "Flash the MCU firmware through its ROM bootloader, with verify."), "#8"),
+    };
+
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print one machine-readable JSON document on stdout." };
+
+    public static Command Pending(Command command, string issue)
+    {
+        command.SetAction(parse =>
+        {
+            Console.Error.WriteLine($"linesight: '{FullName(command)}' is not available yet in this build (issue {issue}).");
+            return CliOutcome.UsageError;
+        });
+        return command;
+    }
+
+    private static string FullName(Command command)
+        => command.Parents.OfType<Command>().FirstOrDefault(p => p is not RootCommand) is { } parent
+            ? $"{parent.Name} {command.Name}"
+            : command.Name;
+}

@@ -1,0 +1,3 @@
+using Linesight.Host.Cli;
+
+return await LinesightCommandLine.InvokeAsync(args);

@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using Linesight.DeviceProfiles;
+using Linesight.Errors;
+using Linesight.Host.Configuration;
+using Linesight.Inference.Manifests;
+using Linesight.Inference.Sessions;
+
+namespace Linesight.Host.Wiring;
+
+/// <summary>Finds a model, its manifest and builds the session, from files or built-in assets.</summary>
+public static class ModelLoader
+{
+    /// <summary>
+    /// Loads <paramref name="modelRef"/> with its manifest: the one given, else NAME.manifest.json beside the
+    /// model, else a built-in manifest that pins the model's sha256.
+    /// </summary>
+    public static ModelSession Load(string modelRef, string? manifestRef, string baseDirectory, DeviceProfile profile)
+    {
+        var (bytes, origin) = ReadModel(modelRef, baseDirectory);
+        var manifest = ResolveManifest(manifestRef, modelRef, origin, bytes, baseDirectory);
+        return ModelSession.Load(bytes, origin, manifest, profile);
+    }
+
+    private static (byte[] Bytes, string Origin) ReadModel(string modelRef, string baseDirectory)
+    {
+        if (BuiltinAssets.IsBuiltin(modelRef))
+        {
+            return (BuiltinAssets.ReadAll(modelRef[BuiltinAssets.Scheme.Length..]), modelRef);
+        }
+        var path = Path.Combine(baseDirectory, modelRef);
+        try
+        {
+            return (File.ReadAllBytes(path), modelRef);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ModelException($"{modelRef}: no such model file", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelException($"{modelRef}: cannot read model file ({e.Message})", e);
+        }
+    }
+
+    private static ModelManifest ResolveManifest(string? manifestRef, string modelRef, string modelOrigin, byte[] modelBytes, string baseDirectory)
+    {
+        if (manifestRef is not null)
+        {
+            return BuiltinAssets.IsBuiltin(manifestRef)
+                ? ModelManifestReader.Read(BuiltinAssets.ReadAll(manifestRef[BuiltinAssets.Scheme.Length..]), manifestRef)
+                : ModelManifestReader.ReadFile(Path.Combine(baseDirectory, manifestRef));
+        }
+        if (!BuiltinAssets.IsBuiltin(modelRef))
+        {
+            var beside = Path.Combine(baseDirectory, Path.ChangeExtension(modelRef, null) + ".manifest.json");
+            if (File.Exists(beside))
+            {
+                return ModelManifestReader.ReadFile(beside);
+            }
+        }
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(modelBytes));
+        foreach (var name in BuiltinAssets.List("manifests"))
+        {
+            var manifest = ModelManifestReader.Read(BuiltinAssets.ReadAll(name), BuiltinAssets.Scheme + name);
+            if (string.Equals(manifest.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                return manifest;
+            }
+        }
+        throw new ModelException(
+            $"{modelOrigin}: no manifest found; pass --manifest FILE or put {Path.GetFileNameWithoutExtension(modelRef)}.manifest.json beside the model (see docs/model-manifest.md)");
+    }
+}

@@ -1,0 +1,12 @@
+using Linesight.Results;
+
+namespace Linesight.Inference.Postprocessing;
+
+/// <summary>Turns one raw output tensor into a result payload. One instance per session output.</summary>
+public interface IOutputPostprocessor
+{
+    /// <summary>Checks the output's shape once, after warm-up; throws <see cref="Errors.ModelException"/> on a mismatch.</summary>
+    void CheckShape(ReadOnlySpan<long> shape, string outputName);
+
+    IResultPayload Process(ReadOnlySpan<float> output);
+}

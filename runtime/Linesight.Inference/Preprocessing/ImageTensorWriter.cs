@@ -1,0 +1,165 @@
+using Linesight.Frames;
+using Linesight.Inference.Manifests;
+
+namespace Linesight.Inference.Preprocessing;
+
+/// <summary>
+/// Writes a frame into a model's float input tensor in one pass: colour reorder, bilinear resize
+/// (OpenCV's half-pixel convention, as the models were trained with), normalisation and layout.
+/// Holds its scratch tables, so a steady stream of frames allocates nothing.
+/// </summary>
+public sealed class ImageTensorWriter
+{
+    private readonly ImageInputSpec _spec;
+    private readonly int _channels;
+    private readonly float[] _gain;
+    private readonly float[] _offset;
+    private readonly int[] _x0;
+    private readonly float[] _ax;
+
+    public ImageTensorWriter(ImageInputSpec spec)
+    {
+        _spec = spec;
+        _channels = spec.ColorOrder == ColorOrder.Gray ? 1 : 3;
+        _gain = new float[_channels];
+        _offset = new float[_channels];
+        for (var c = 0; c < _channels; c++)
+        {
+            // (p * scale - mean) / std == p * gain + offset
+            _gain[c] = spec.Scale / spec.Std[c];
+            _offset[c] = -spec.Mean[c] / spec.Std[c];
+        }
+        _x0 = new int[spec.Width];
+        _ax = new float[spec.Width];
+    }
+
+    /// <summary>Elements of the tensor this writer fills (batch 1).</summary>
+    public int ElementCount => _channels * _spec.Height * _spec.Width;
+
+    /// <summary>Tensor shape, batch 1.</summary>
+    public long[] Shape => _spec.Layout == TensorLayout.Nchw
+        ? [1, _channels, _spec.Height, _spec.Width]
+        : [1, _spec.Height, _spec.Width, _channels];
+
+    /// <summary>Fills <paramref name="tensor"/> (length <see cref="ElementCount"/>) from <paramref name="frame"/>.</summary>
+    public void Write(Frame frame, Span<float> tensor)
+    {
+        if (tensor.Length != ElementCount)
+        {
+            throw new ArgumentException($"tensor has {tensor.Length} elements, expected {ElementCount}", nameof(tensor));
+        }
+        var (dstW, dstH) = (_spec.Width, _spec.Height);
+        var (contentX, contentY, contentW, contentH) = Placement(frame.Width, frame.Height);
+        if (contentW < dstW || contentH < dstH)
+        {
+            tensor.Fill(_spec.PadValue);
+        }
+
+        Span<int> sourceChannel = stackalloc int[_channels];
+        MapChannels(frame.Format, sourceChannel);
+        var bpp = frame.Format.BytesPerPixel();
+        var pixels = frame.Pixels;
+
+        var scaleX = (float)frame.Width / contentW;
+        for (var x = 0; x < contentW; x++)
+        {
+            (_x0[x], _ax[x]) = SampleAt(x, scaleX, frame.Width);
+        }
+        var scaleY = (float)frame.Height / contentH;
+        var plane = dstW * dstH;
+        for (var y = 0; y < contentH; y++)
+        {
+            var (y0, ay) = SampleAt(y, scaleY, frame.Height);
+            var y1 = Math.Min(y0 + 1, frame.Height - 1);
+            var row0 = pixels.Slice(y0 * frame.Stride, frame.Stride);
+            var row1 = pixels.Slice(y1 * frame.Stride, frame.Stride);
+            var dy = contentY + y;
+            for (var x = 0; x < contentW; x++)
+            {
+                var x0 = _x0[x];
+                var x1 = Math.Min(x0 + 1, frame.Width - 1) * bpp;
+                x0 *= bpp;
+                var ax = _ax[x];
+                var dx = contentX + x;
+                for (var c = 0; c < _channels; c++)
+                {
+                    var value = sourceChannel[c] >= 0
+                        ? Bilinear(row0, row1, x0, x1, sourceChannel[c], ax, ay)
+                        : Luma(row0, row1, x0, x1, frame.Format, ax, ay);
+                    var index = _spec.Layout == TensorLayout.Nchw
+                        ? (c * plane) + (dy * dstW) + dx
+                        : (((dy * dstW) + dx) * _channels) + c;
+                    tensor[index] = (value * _gain[c]) + _offset[c];
+                }
+            }
+        }
+    }
+
+    private static float Bilinear(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int x0, int x1, int s, float ax, float ay)
+    {
+        var top = row0[x0 + s] + (ax * (row0[x1 + s] - row0[x0 + s]));
+        var bottom = row1[x0 + s] + (ax * (row1[x1 + s] - row1[x0 + s]));
+        return top + (ay * (bottom - top));
+    }
+
+    /// <summary>ITU-R BT.601 luma of a colour frame, for grey model inputs.</summary>
+    private static float Luma(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int x0, int x1, PixelFormat format, float ax, float ay)
+    {
+        var (r, b) = format == PixelFormat.Rgb24 ? (0, 2) : (2, 0);
+        return (0.299f * Bilinear(row0, row1, x0, x1, r, ax, ay))
+            + (0.587f * Bilinear(row0, row1, x0, x1, 1, ax, ay))
+            + (0.114f * Bilinear(row0, row1, x0, x1, b, ax, ay));
+    }
+
+    /// <summary>Where the resized image lands inside the tensor, per resize mode.</summary>
+    private (int X, int Y, int W, int H) Placement(int srcW, int srcH)
+    {
+        var (dstW, dstH) = (_spec.Width, _spec.Height);
+        switch (_spec.Resize)
+        {
+            case ResizeMode.Stretch:
+                return (0, 0, dstW, dstH);
+            case ResizeMode.FitHeightPadRight:
+                var w = (int)Math.Ceiling(dstH * (double)srcW / srcH);
+                return (0, 0, Math.Clamp(w, 1, dstW), dstH);
+            case ResizeMode.Letterbox:
+                var scale = Math.Min((double)dstW / srcW, (double)dstH / srcH);
+                var lw = Math.Clamp((int)Math.Round(srcW * scale), 1, dstW);
+                var lh = Math.Clamp((int)Math.Round(srcH * scale), 1, dstH);
+                return ((dstW - lw) / 2, (dstH - lh) / 2, lw, lh);
+            default:
+                throw new InvalidOperationException($"resize mode {_spec.Resize} is not handled");
+        }
+    }
+
+    private static (int Index, float Weight) SampleAt(int dst, float scale, int srcSize)
+    {
+        var f = ((dst + 0.5f) * scale) - 0.5f;
+        if (f <= 0f)
+        {
+            return (0, 0f);
+        }
+        var i = (int)f;
+        return i >= srcSize - 1 ? (srcSize - 1, 0f) : (i, f - i);
+    }
+
+    private void MapChannels(PixelFormat format, Span<int> sourceChannel)
+    {
+        if (_channels == 1)
+        {
+            // -1: compute luma from the colour channels.
+            sourceChannel[0] = format == PixelFormat.Gray8 ? 0 : -1;
+            return;
+        }
+        for (var c = 0; c < 3; c++)
+        {
+            sourceChannel[c] = format switch
+            {
+                PixelFormat.Gray8 => 0,
+                PixelFormat.Rgb24 => _spec.ColorOrder == ColorOrder.Rgb ? c : 2 - c,
+                PixelFormat.Bgr24 => _spec.ColorOrder == ColorOrder.Bgr ? c : 2 - c,
+                _ => throw new InvalidOperationException($"pixel format {format} is not handled"),
+            };
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Buffers;
+using System.Text.Json;
+using Linesight.Results;
+
+namespace Linesight.Publish.Messages;
+
+/// <summary>
+/// The JSON result message, schema version 1 (docs/schemas/result.v1.schema.json). Fields are only ever
+/// added within a version; a change of meaning or removal bumps <see cref="SchemaVersion"/>.
+/// </summary>
+public static class ResultMessage
+{
+    public const int SchemaVersion = 1;
+
+    /// <summary>Identity fields every result message of this process carries.</summary>
+    public sealed record Origin(string Site, string Line, string Device, string Profile, string ExecutionProvider);
+
+    public static void Write(IBufferWriter<byte> output, InferenceResult result, Origin origin, Guid messageId, DateTimeOffset publishTime)
+    {
+        using var w = new Utf8JsonWriter(output);
+        w.WriteStartObject();
+        w.WriteNumber("schemaVersion", SchemaVersion);
+        w.WriteString("messageId", messageId);
+        w.WriteNumber("seq", result.Sequence);
+        w.WriteString("site", origin.Site);
+        w.WriteString("line", origin.Line);
+        w.WriteString("device", origin.Device);
+        w.WriteString("stream", result.Stream);
+        w.WriteString("sourceItem", result.SourceItem);
+        if (result.PartId is { } part)
+        {
+            w.WriteString("partId", part);
+        }
+        else
+        {
+            w.WriteNull("partId");
+        }
+        w.WriteString("captureTime", result.CaptureTime);
+        w.WriteString("publishTime", publishTime);
+        w.WriteStartObject("model");
+        w.WriteString("id", result.Model.Id);
+        w.WriteString("version", result.Model.Version);
+        w.WriteString("sha256", result.Model.Sha256);
+        w.WriteEndObject();
+        w.WriteString("profile", origin.Profile);
+        w.WriteString("executionProvider", origin.ExecutionProvider);
+        w.WriteStartObject("latencyMs");
+        w.WriteNumber("preprocess", Math.Round(result.Timings.PreprocessMicros / 1000, 3));
+        w.WriteNumber("inference", Math.Round(result.Timings.InferenceMicros / 1000, 3));
+        w.WriteNumber("postprocess", Math.Round(result.Timings.PostprocessMicros / 1000, 3));
+        w.WriteNumber("captureToPublish", Math.Round((publishTime - result.CaptureTime).TotalMilliseconds, 3));
+        w.WriteEndObject();
+        w.WriteStartObject("result");
+        w.WriteString("type", result.Payload.Type);
+        result.Payload.WriteJson(w);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}

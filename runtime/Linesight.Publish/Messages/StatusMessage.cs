@@ -1,0 +1,63 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Linesight.Publish.Messages;
+
+/// <summary>
+/// The retained availability message, schema version 1 (docs/schemas/status.v1.schema.json): "online" with
+/// what runs, or "offline" (clean shutdown, or the broker's last will when the connection dies).
+/// </summary>
+public static class StatusMessage
+{
+    public const int SchemaVersion = 1;
+
+    /// <summary>What the box runs, reported in the online message.</summary>
+    public sealed record RuntimeInfo(string Version, string Profile, string ExecutionProvider,
+        IReadOnlyList<string> Fallbacks, string ModelId, string ModelVersion, string ModelSha256);
+
+    public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time) => Build(w =>
+    {
+        w.WriteString("state", "online");
+        w.WriteString("device", device);
+        w.WriteString("time", time);
+        w.WriteString("version", info.Version);
+        w.WriteString("profile", info.Profile);
+        w.WriteString("executionProvider", info.ExecutionProvider);
+        w.WriteStartArray("fallbacks");
+        foreach (var f in info.Fallbacks)
+        {
+            w.WriteStringValue(f);
+        }
+        w.WriteEndArray();
+        w.WriteStartObject("model");
+        w.WriteString("id", info.ModelId);
+        w.WriteString("version", info.ModelVersion);
+        w.WriteString("sha256", info.ModelSha256);
+        w.WriteEndObject();
+    });
+
+    /// <summary>Offline. <paramref name="reason"/>: "shutdown" when we say it, "connection-lost" as the last will.</summary>
+    public static byte[] Offline(string device, string reason, DateTimeOffset? time) => Build(w =>
+    {
+        w.WriteString("state", "offline");
+        w.WriteString("device", device);
+        w.WriteString("reason", reason);
+        if (time is { } t)
+        {
+            w.WriteString("time", t);
+        }
+    });
+
+    private static byte[] Build(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("schemaVersion", SchemaVersion);
+            body(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,19 @@
+using Linesight.Publish.Messages;
+
+namespace Linesight.Publish.Mqtt;
+
+/// <summary>Everything the MQTT sink needs, validated by the host before it is built.</summary>
+/// <param name="Qos">QoS of result messages: 0 (fire and forget) or 1 (delivered at least once; the default).</param>
+public sealed record MqttSinkOptions(
+    BrokerAddress Broker,
+    string ClientId,
+    TopicLayout Topics,
+    int Qos,
+    ResultMessage.Origin Origin,
+    StatusMessage.RuntimeInfo Runtime)
+{
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+}
