@@ -3,16 +3,14 @@ using System.Text.Json.Serialization;
 namespace Linesight.DeviceProfiles;
 
 /// <summary>One board: which accelerators to use and how many threads. Immutable, validated at load.</summary>
+/// <param name="Source">Free-text provenance: where the EP names and options come from.</param>
 public sealed record DeviceProfile(
     int SchemaVersion,
     string Name,
     string Description,
     AcceleratorSettings Accelerator,
-    ThreadSettings Threads)
-{
-    /// <summary>Free-text provenance: where the EP names and options come from.</summary>
-    public string? Source { get; init; }
-}
+    ThreadSettings Threads,
+    string? Source = null);
 
 /// <summary>Execution providers in order of preference; CPU is always the last resort.</summary>
 public sealed record AcceleratorSettings(IReadOnlyList<ExecutionProviderSettings> ExecutionProviders);
@@ -21,9 +19,10 @@ public sealed record AcceleratorSettings(IReadOnlyList<ExecutionProviderSettings
 /// One ONNX Runtime execution provider. <see cref="Required"/>: start-up fails when it is missing
 /// instead of falling back to the next one.
 /// </summary>
-public sealed record ExecutionProviderSettings(string Name, bool Required)
+public sealed record ExecutionProviderSettings(string Name, bool Required, IReadOnlyDictionary<string, string>? Options = null)
 {
-    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    /// <summary>Provider options, empty when none are given.</summary>
+    public IReadOnlyDictionary<string, string> OptionValues => Options ?? new Dictionary<string, string>();
 }
 
 /// <summary>ONNX Runtime thread pools; 0 lets ONNX Runtime choose.</summary>

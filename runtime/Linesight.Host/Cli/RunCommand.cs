@@ -114,10 +114,24 @@ public static partial class RunCommand
             surface.EndStatus();
         }
 
+        if (sink.FirstDelivery is { } first)
+        {
+            var coldStart = first - ProcessStart();
+            LogFirstDelivery(log, coldStart.TotalMilliseconds);
+        }
         var undelivered = pipeline.Undelivered;
         LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
+
+    private static DateTimeOffset ProcessStart()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.StartTime.ToUniversalTime();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "first result delivered {Milliseconds:0} ms after process start")]
+    private static partial void LogFirstDelivery(ILogger logger, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "running model {Model} on {Provider}: {Source} → {Topic} at {Broker}")]
     private static partial void LogStarting(ILogger logger, string model, string provider, string source, string topic, BrokerAddress broker);

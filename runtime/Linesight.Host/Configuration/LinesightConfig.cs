@@ -13,11 +13,8 @@ public sealed record LinesightConfig(
     string Stream,
     SourceConfig Source,
     ModelConfig Model,
-    MqttConfig Mqtt)
-{
-    /// <summary>Built-in profile name or path to a profile file.</summary>
-    public string Profile { get; init; } = "simulated";
-}
+    MqttConfig Mqtt,
+    string Profile = "simulated");
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);
@@ -28,39 +25,25 @@ public sealed record DeviceIdentity(string Site, string Line, string Id);
 public abstract record SourceConfig;
 
 /// <summary>Replays still images in name order.</summary>
-public sealed record ImageFolderSourceConfig(string Path) : SourceConfig
-{
-    /// <summary>Frames per second; 0 = as fast as inference takes them.</summary>
-    public double Fps { get; init; }
-
-    /// <summary>Start again after the last image.</summary>
-    public bool Loop { get; init; }
-}
+/// <param name="Fps">Frames per second; 0 = as fast as inference takes them.</param>
+/// <param name="Loop">Start again after the last image.</param>
+public sealed record ImageFolderSourceConfig(string Path, double Fps = 0, bool Loop = false) : SourceConfig;
 
 /// <summary>The ONNX file and its manifest (default: beside the model as NAME.manifest.json).</summary>
-public sealed record ModelConfig(string Path)
-{
-    public string? Manifest { get; init; }
-}
+public sealed record ModelConfig(string Path, string? Manifest = null);
 
 /// <summary>Where results go.</summary>
-public sealed record MqttConfig(string Broker)
-{
-    public string TopicPrefix { get; init; } = "linesight";
-
-    /// <summary>Default: linesight-{device.id}.</summary>
-    public string? ClientId { get; init; }
-
-    public int Qos { get; init; } = 1;
-
-    public EmbeddedBrokerConfig? EmbeddedBroker { get; init; }
-}
+/// <param name="ClientId">Default: linesight-{device.id}.</param>
+/// <param name="Qos">QoS of result messages (0 or 1).</param>
+public sealed record MqttConfig(
+    string Broker,
+    string TopicPrefix = "linesight",
+    string? ClientId = null,
+    int Qos = 1,
+    EmbeddedBrokerConfig? EmbeddedBroker = null);
 
 /// <summary>An in-process broker on 127.0.0.1, for boxes and demos without one.</summary>
-public sealed record EmbeddedBrokerConfig(bool Enabled)
-{
-    public int Port { get; init; } = 1883;
-}
+public sealed record EmbeddedBrokerConfig(bool Enabled, int Port = 1883);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

@@ -4,30 +4,23 @@ namespace Linesight.Inference.Manifests;
 
 /// <summary>
 /// What a model's inputs are and how its outputs are read. Versioned; checked against the ONNX file at load.
+/// Optional fields are constructor parameters with defaults (the JSON source generator keeps those).
 /// </summary>
+/// <param name="Sha256">Expected sha256 of the ONNX file (hex); a different file is refused.</param>
+/// <param name="Source">Where the model comes from.</param>
 public sealed record ModelManifest(
     int ManifestVersion,
     string Id,
     string Version,
     IReadOnlyList<ManifestInput> Inputs,
-    IReadOnlyList<ManifestOutput> Outputs)
-{
-    public string? Description { get; init; }
-
-    /// <summary>Expected sha256 of the ONNX file (hex); a different file is refused.</summary>
-    public string? Sha256 { get; init; }
-
-    /// <summary>Where the model comes from and under which licence.</summary>
-    public string? Source { get; init; }
-
-    public string? Licence { get; init; }
-}
+    IReadOnlyList<ManifestOutput> Outputs,
+    string? Description = null,
+    string? Sha256 = null,
+    string? Source = null,
+    string? Licence = null);
 
 /// <summary>One model input. Exactly the section for its modality is present.</summary>
-public sealed record ManifestInput(string Name, InputModality Modality)
-{
-    public ImageInputSpec? Image { get; init; }
-}
+public sealed record ManifestInput(string Name, InputModality Modality, ImageInputSpec? Image = null);
 
 [JsonConverter(typeof(JsonStringEnumConverter<InputModality>))]
 public enum InputModality
@@ -39,18 +32,28 @@ public enum InputModality
 }
 
 /// <summary>How a frame becomes this input's tensor: size, layout, colour order, resize, normalisation.</summary>
-public sealed record ImageInputSpec(int Width, int Height, TensorLayout Layout, ColorOrder ColorOrder, ResizeMode Resize)
+/// <param name="Scale">Multiplier applied to 0..255 pixel values before mean/std.</param>
+/// <param name="Mean">Per channel, in the model's colour order (default 0).</param>
+/// <param name="Std">Per channel, in the model's colour order (default 1).</param>
+/// <param name="PadValue">Value written (after normalisation) where resizing leaves no pixels.</param>
+public sealed record ImageInputSpec(
+    int Width,
+    int Height,
+    TensorLayout Layout,
+    ColorOrder ColorOrder,
+    ResizeMode Resize,
+    float Scale = 1f / 255f,
+    IReadOnlyList<float>? Mean = null,
+    IReadOnlyList<float>? Std = null,
+    float PadValue = 0f)
 {
-    /// <summary>Multiplier applied to 0..255 pixel values before mean/std.</summary>
-    public float Scale { get; init; } = 1f / 255f;
+    private int Channels => ColorOrder == ColorOrder.Gray ? 1 : 3;
 
-    /// <summary>Per channel, in the model's colour order.</summary>
-    public IReadOnlyList<float> Mean { get; init; } = [0f, 0f, 0f];
+    /// <summary>Mean per channel, defaults filled in.</summary>
+    public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, Channels).ToArray();
 
-    public IReadOnlyList<float> Std { get; init; } = [1f, 1f, 1f];
-
-    /// <summary>Value written (after normalisation) where resizing leaves no pixels.</summary>
-    public float PadValue { get; init; }
+    /// <summary>Std per channel, defaults filled in.</summary>
+    public IReadOnlyList<float> StdValues => Std ?? Enumerable.Repeat(1f, Channels).ToArray();
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TensorLayout>))]
@@ -90,11 +93,8 @@ public sealed record ManifestOutput(string Name, PostprocessSpec Postprocess);
 public abstract record PostprocessSpec;
 
 /// <summary>Scores per class: optional softmax, top label and score.</summary>
-public sealed record ClassificationSpec(IReadOnlyList<string> Labels) : PostprocessSpec
-{
-    /// <summary>Apply softmax to the output first (false when the model already ends in one).</summary>
-    public bool Softmax { get; init; }
-}
+/// <param name="Softmax">Apply softmax to the output first (false when the model already ends in one).</param>
+public sealed record ClassificationSpec(IReadOnlyList<string> Labels, bool Softmax = false) : PostprocessSpec;
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

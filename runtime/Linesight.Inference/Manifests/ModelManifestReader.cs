@@ -65,15 +65,15 @@ public static class ModelManifestReader
             throw StrictJson.Invalid(origin, $"{path}.image.height", $"{image.Height} is out of range 1..8192");
         }
         var channels = image.ColorOrder == ColorOrder.Gray ? 1 : 3;
-        if (image.Mean.Count != channels)
+        if (image.MeanValues.Count != channels)
         {
-            throw StrictJson.Invalid(origin, $"{path}.image.mean", $"needs {channels} values for colour order {image.ColorOrder}, has {image.Mean.Count}");
+            throw StrictJson.Invalid(origin, $"{path}.image.mean", $"needs {channels} values for colour order {image.ColorOrder}, has {image.MeanValues.Count}");
         }
-        if (image.Std.Count != channels)
+        if (image.StdValues.Count != channels)
         {
-            throw StrictJson.Invalid(origin, $"{path}.image.std", $"needs {channels} values for colour order {image.ColorOrder}, has {image.Std.Count}");
+            throw StrictJson.Invalid(origin, $"{path}.image.std", $"needs {channels} values for colour order {image.ColorOrder}, has {image.StdValues.Count}");
         }
-        if (image.Std.Any(s => !(s > 0f) || float.IsInfinity(s)))
+        if (image.StdValues.Any(s => !(s > 0f) || float.IsInfinity(s)))
         {
             throw StrictJson.Invalid(origin, $"{path}.image.std", "values must be finite and greater than 0");
         }

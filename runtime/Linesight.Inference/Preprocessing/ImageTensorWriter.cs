@@ -26,8 +26,8 @@ public sealed class ImageTensorWriter
         for (var c = 0; c < _channels; c++)
         {
             // (p * scale - mean) / std == p * gain + offset
-            _gain[c] = spec.Scale / spec.Std[c];
-            _offset[c] = -spec.Mean[c] / spec.Std[c];
+            _gain[c] = spec.Scale / spec.StdValues[c];
+            _offset[c] = -spec.MeanValues[c] / spec.StdValues[c];
         }
         _x0 = new int[spec.Width];
         _ax = new float[spec.Width];

@@ -60,7 +60,7 @@ public static class ExecutionProviderChain
         }
         try
         {
-            options.AppendExecutionProvider(provider.Name, provider.Options.ToDictionary());
+            options.AppendExecutionProvider(provider.Name, provider.OptionValues.ToDictionary());
             return null;
         }
         catch (OnnxRuntimeException e)

@@ -78,7 +78,8 @@ public sealed class ImageFolderSource : IFrameSource
         {
             foreach (var image in _images)
             {
-                if (pace is not null && !await pace.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                // The first frame goes out at once (cold start counts); later ones keep the pace.
+                if (pace is not null && sequence > 0 && !await pace.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
                 {
                     return;
                 }

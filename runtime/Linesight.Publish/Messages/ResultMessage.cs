@@ -35,8 +35,8 @@ public static class ResultMessage
         {
             w.WriteNull("partId");
         }
-        w.WriteString("captureTime", result.CaptureTime);
-        w.WriteString("publishTime", publishTime);
+        w.WriteString("captureTime", result.CaptureTime.UtcDateTime);
+        w.WriteString("publishTime", publishTime.UtcDateTime);
         w.WriteStartObject("model");
         w.WriteString("id", result.Model.Id);
         w.WriteString("version", result.Model.Version);

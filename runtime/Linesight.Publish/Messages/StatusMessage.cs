@@ -19,7 +19,7 @@ public static class StatusMessage
     {
         w.WriteString("state", "online");
         w.WriteString("device", device);
-        w.WriteString("time", time);
+        w.WriteString("time", time.UtcDateTime);
         w.WriteString("version", info.Version);
         w.WriteString("profile", info.Profile);
         w.WriteString("executionProvider", info.ExecutionProvider);
@@ -44,7 +44,7 @@ public static class StatusMessage
         w.WriteString("reason", reason);
         if (time is { } t)
         {
-            w.WriteString("time", t);
+            w.WriteString("time", t.UtcDateTime);
         }
     });
 

@@ -67,6 +67,9 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 
     public BrokerLinkState Link => _link;
 
+    /// <summary>When the broker acknowledged the first result (cold-start measurements).</summary>
+    public DateTimeOffset? FirstDelivery { get; private set; }
+
     public string ResultTopic => _resultTopicCache;
 
     public async Task RunAsync(ChannelReader<InferenceResult> results, CancellationToken abort)
@@ -78,7 +81,10 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             {
                 await DeliverAsync(result, abort).ConfigureAwait(false);
                 results.TryRead(out _);
-                Interlocked.Increment(ref _delivered);
+                if (Interlocked.Increment(ref _delivered) == 1)
+                {
+                    FirstDelivery = _time.GetUtcNow();
+                }
             }
         }
         await GoOfflineAsync(abort).ConfigureAwait(false);

@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Linesight.Runtime.Tests.Support;
+
+namespace Linesight.Runtime.Tests.Host;
+
+/// <summary>The binary's contract: verbs, exit codes, one-line errors, and `run` end to end against mosquitto.</summary>
+public sealed class CliTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Help_lists_every_verb_of_the_design()
+    {
+        var r = await Cli.RunAsync(["--help"]);
+        Assert.Equal(0, r.ExitCode);
+        foreach (var verb in new[] { "run", "infer", "bench", "quantize", "models", "profile", "bundle", "firmware", "--version" })
+        {
+            Assert.Contains(verb, r.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Version_names_onnx_runtime_and_its_execution_providers()
+    {
+        var r = await Cli.RunAsync(["--version", "--json"]);
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Matches(@"^\d+\.\d+\.\d+$", doc.RootElement.GetProperty("onnxRuntime").GetString());
+        Assert.Contains("CPUExecutionProvider", doc.RootElement.GetProperty("executionProviders").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Theory]
+    [InlineData("bench", "--model", "m.onnx")]
+    [InlineData("firmware", "ping")]
+    [InlineData("bundle", "verify")]
+    public async Task Verbs_not_built_yet_say_so_with_exit_2(params string[] args)
+    {
+        var r = await Cli.RunAsync(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("not available yet", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Infer_prints_the_orientation_of_each_input_as_json()
+    {
+        var truth = Repo.SampleOrientations();
+        var files = truth.Keys.Select(f => Path.Combine(Repo.SampleLabels, f)).ToArray();
+        var r = await Cli.RunAsync(["infer", "--model", Repo.OrientationModel, "--json", "--input", .. files]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var results = doc.RootElement.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(truth.Count, results.Length);
+        foreach (var result in results)
+        {
+            var file = Path.GetFileName(result.GetProperty("input").GetString()!);
+            Assert.Equal(truth[file], result.GetProperty("result").GetProperty("label").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Infer_with_a_missing_model_is_one_line_and_exit_2()
+        => AssertUserError(await Cli.RunAsync(["infer", "--model", "/nope/model.onnx", "--input", Path.Combine(Repo.SampleLabels, "label-01-a.png")]),
+            "/nope/model.onnx: no such model file");
+
+    [Fact]
+    public async Task Infer_with_a_corrupt_model_is_one_line_and_exit_2()
+    {
+        var model = _dir.File("broken.onnx", File.ReadAllBytes(Repo.OrientationModel)[..1000]);
+        _dir.File("broken.manifest.json", File.ReadAllText(Repo.OrientationManifest).Replace("\"sha256\"", "\"_x\"", StringComparison.Ordinal).Replace("\"_x\": \"491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640\",", "", StringComparison.Ordinal));
+        AssertUserError(await Cli.RunAsync(["infer", "--model", model, "--input", Path.Combine(Repo.SampleLabels, "label-01-a.png")]),
+            "broken.onnx: not a loadable ONNX model");
+    }
+
+    [Fact]
+    public async Task Infer_with_an_unreadable_image_is_one_line_and_exit_2()
+    {
+        var image = _dir.File("label.png", "this is not a png"u8.ToArray());
+        AssertUserError(await Cli.RunAsync(["infer", "--model", Repo.OrientationModel, "--input", image]), image + ": not a readable image");
+    }
+
+    [Fact]
+    public async Task A_model_without_a_manifest_is_refused_with_a_hint()
+    {
+        var model = _dir.File("other.onnx", File.ReadAllBytes(Repo.OrientationModel)[..^1]);
+        AssertUserError(await Cli.RunAsync(["infer", "--model", model, "--input", Path.Combine(Repo.SampleLabels, "label-01-a.png")]), "no manifest found");
+    }
+
+    [Fact]
+    public async Task Unknown_options_are_usage_errors()
+    {
+        var r = await Cli.RunAsync(["run", "--brokr", "mqtt://x"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("Unrecognized command or argument '--brokr'", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("linesight run --help", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_with_a_config_typo_names_file_line_and_field()
+    {
+        var config = _dir.File("line.json", ConfigLoaderTests.Valid(Repo.SampleLabels, Repo.OrientationModel).Replace("\"loop\"", "\"lop\"", StringComparison.Ordinal));
+        AssertUserError(await Cli.RunAsync(["run", "--config", config]), config + ":6: $.source.lop");
+    }
+
+    [Fact]
+    public async Task Run_with_a_missing_image_folder_names_it()
+    {
+        var config = _dir.File("line.json", ConfigLoaderTests.Valid("/nope/labels", Repo.OrientationModel));
+        AssertUserError(await Cli.RunAsync(["run", "--config", config]), "/nope/labels: no such image folder");
+    }
+
+    [Fact]
+    public async Task Run_refuses_an_embedded_broker_port_that_is_taken()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var config = _dir.File("line.json", ConfigLoaderTests.Valid(Repo.SampleLabels, Repo.OrientationModel)
+            .Replace("\"qos\": 1", $"\"qos\": 1, \"embeddedBroker\": {{ \"enabled\": true, \"port\": {port} }}", StringComparison.Ordinal));
+        AssertUserError(await Cli.RunAsync(["run", "--config", config]), $"127.0.0.1:{port} is already in use");
+    }
+
+    [Fact]
+    public async Task Run_publishes_the_demo_to_mosquitto_and_goes_offline_cleanly_on_sigterm()
+    {
+        await using var broker = await Mosquitto.StartAsync();
+        await using var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/#");
+        using var process = Cli.Start(["run", "--broker", broker.Url]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var truth = Repo.SampleOrientations();
+
+        var (topic, online) = sub.Next(Wait);
+        Assert.Equal("linesight/demo-site/line-1/demo-box/status", topic);
+        Assert.Equal("online", online.GetProperty("state").GetString());
+        var results = sub.Take(truth.Count, "/label-orientation/result", Wait);
+        Assert.All(results, r => Assert.Equal(truth[r.GetProperty("sourceItem").GetString()!], r.GetProperty("result").GetProperty("label").GetString()));
+
+        Signal(process, "TERM");
+        await process.WaitForExitAsync().WaitAsync(Wait);
+        Assert.True(process.ExitCode == 0, await stderr);
+        Assert.Contains("0 undelivered", await stderr, StringComparison.Ordinal);
+        JsonElement offline;
+        do
+        {
+            (topic, offline) = sub.Next(Wait);
+        }
+        while (!topic.EndsWith("/status", StringComparison.Ordinal));
+        Assert.Equal("offline", offline.GetProperty("state").GetString());
+        Assert.Equal("shutdown", offline.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task A_killed_run_is_reported_offline_by_its_last_will()
+    {
+        await using var broker = await Mosquitto.StartAsync();
+        using var process = Cli.Start(["run", "--broker", broker.Url]);
+        await using (var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/+/+/+/+/result"))
+        {
+            sub.Next(Wait);
+        }
+        Signal(process, "KILL");
+        await process.WaitForExitAsync().WaitAsync(Wait);
+        // The will is retained: a subscriber that arrives later still learns the box is gone.
+        await Task.Delay(500);
+        await using var late = await MosquittoSub.StartAsync(broker.Port, "linesight/+/+/+/status");
+        var (_, status) = late.Next(Wait);
+        Assert.Equal("offline", status.GetProperty("state").GetString());
+        Assert.Equal("connection-lost", status.GetProperty("reason").GetString());
+    }
+
+    private static void AssertUserError(CliResult r, string expected)
+    {
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}; stderr: {r.Stderr}");
+        Assert.Contains(expected, r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        Assert.True(r.Stderr.Trim().Split('\n').Length <= 2, $"expected one clear line, got: {r.Stderr}");
+    }
+
+    private static void Signal(System.Diagnostics.Process process, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+}
