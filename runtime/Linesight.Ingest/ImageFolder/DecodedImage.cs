@@ -34,8 +34,10 @@ public sealed class DecodedImage
     {
         using var buffered = new MemoryStream();
         stream.CopyTo(buffered);
-        buffered.Position = 0;
-        using var codec = SKCodec.Create(buffered, out var opened);
+        // Native memory for the codec: a managed stream would be read through callbacks, far slower.
+        using var data = SKData.CreateCopy(buffered.GetBuffer().AsSpan(0, (int)buffered.Length));
+        // The codec takes ownership of the native stream.
+        using var codec = SKCodec.Create(new SKMemoryStream(data), out var opened);
         if (codec is null)
         {
             throw new InputException($"{name}: not a readable image ({Describe(opened)})");

@@ -34,6 +34,17 @@ public sealed class CliTests : IDisposable
         Assert.Contains("CPUExecutionProvider", doc.RootElement.GetProperty("executionProviders").EnumerateArray().Select(e => e.GetString()));
     }
 
+    [Fact]
+    public async Task Onnx_runtime_telemetry_is_off_so_the_box_leaves_no_device_id_and_phones_no_one()
+    {
+        var home = Path.Combine(_dir.Path, "home");
+        Directory.CreateDirectory(home);
+        var r = await Cli.RunAsync(["infer", "--model", Repo.OrientationModel, "--input", Path.Combine(Repo.SampleLabels, "label-01-a.png")],
+            environment: new Dictionary<string, string> { ["HOME"] = home, ["XDG_CACHE_HOME"] = Path.Combine(home, ".cache") });
+        Assert.Equal(0, r.ExitCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories));
+    }
+
     [Theory]
     [InlineData("bench", "--model", "m.onnx")]
     [InlineData("firmware", "ping")]

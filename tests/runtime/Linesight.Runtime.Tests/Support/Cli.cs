@@ -8,9 +8,9 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 
 public static class Cli
 {
-    public static async Task<CliResult> RunAsync(string[] args, TimeSpan? timeout = null, string? workingDirectory = null)
+    public static async Task<CliResult> RunAsync(string[] args, TimeSpan? timeout = null, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(args, workingDirectory);
+        using var process = Start(args, workingDirectory, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
@@ -27,7 +27,7 @@ public static class Cli
     }
 
     /// <summary>Starts the binary with redirected output; the caller owns the process.</summary>
-    public static Process Start(string[] args, string? workingDirectory = null)
+    public static Process Start(string[] args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(Repo.HostBinary, args)
         {
@@ -37,6 +37,10 @@ public static class Cli
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = workingDirectory ?? Repo.Root,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         return Process.Start(info) ?? throw new InvalidOperationException("linesight did not start");
     }
 }
