@@ -97,6 +97,11 @@ public sealed partial class InferencePipeline
             }
             await all.ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && abort.IsCancellationRequested && !all.IsFaulted)
+        {
+            // The drain deadline passed (e.g. the broker stayed away): end normally; Undelivered tells the caller.
+            LogDrainDeadline(_logger, Undelivered);
+        }
         finally
         {
             while (frames.Reader.TryRead(out var left))
@@ -186,6 +191,9 @@ public sealed partial class InferencePipeline
         return new InferenceResult(frame.Sequence, _options.Stream, frame.SourceItem, frame.PartId, frame.CaptureTimestamp,
             frame.CaptureTime, _inference.Model, output.Timings, output.Payload);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "drain deadline passed with {Undelivered} results not delivered")]
+    private static partial void LogDrainDeadline(ILogger logger, long undelivered);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "inference failed on {Item} (frame {Sequence}): {Reason}")]
     private static partial void LogInferenceFailed(ILogger logger, string item, long sequence, string reason);

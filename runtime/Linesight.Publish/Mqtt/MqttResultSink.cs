@@ -90,9 +90,6 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         await GoOfflineAsync(abort).ConfigureAwait(false);
     }
 
-    /// <summary>Connects (with retries) and publishes the retained "online" status. For start-up checks and tests.</summary>
-    public Task ConnectAsync(CancellationToken cancellationToken) => EnsureConnectedAsync(cancellationToken);
-
     public async ValueTask DisposeAsync()
     {
         if (_client.IsConnected)

@@ -165,6 +165,24 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_without_a_broker_retries_says_so_and_on_sigterm_reports_what_it_could_not_deliver()
+    {
+        using var process = Cli.Start(["run", "--broker", $"mqtt://127.0.0.1:{FreePort.Next()}", "--status-interval", "0.5"]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        await Task.Delay(2500);
+        Assert.False(process.HasExited);
+        Signal(process, "TERM");
+        // Drain waits up to 10 s for the broker, then gives up: never a hang.
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var log = await stderr;
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("unreachable (connection refused)", log, StringComparison.Ordinal);
+        Assert.Contains("broker unreachable (connection refused), retry #", log, StringComparison.Ordinal);
+        Assert.Matches(@"0 results delivered, [1-9]\d* undelivered", log);
+        Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_killed_run_is_reported_offline_by_its_last_will()
     {
         await using var broker = await Mosquitto.StartAsync();
