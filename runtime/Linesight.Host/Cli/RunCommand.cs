@@ -57,8 +57,10 @@ public static partial class RunCommand
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
-        var (source, edge) = SourceFactory.Create(config.Source, loaded.BaseDirectory, time);
+        // Decoding the source's images and loading the model are independent: overlap them (cold start).
+        var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time));
         using var session = ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile);
+        var (source, edge) = await sourceReady;
         foreach (var fallback in session.Providers.Fallbacks)
         {
             LogFallback(log, fallback.Provider, fallback.Reason);
