@@ -13,7 +13,18 @@ public sealed record DeviceProfile(
     string? Source = null);
 
 /// <summary>Execution providers in order of preference; CPU is always the last resort.</summary>
-public sealed record AcceleratorSettings(IReadOnlyList<ExecutionProviderSettings> ExecutionProviders);
+/// <param name="OnnxRuntimeLibrary">
+/// Path of a vendor ONNX Runtime build (libonnxruntime.so with QNN, OpenVINO, CANN, VSI NPU... compiled in)
+/// to load instead of the one beside the binary. Null: the bundled CPU build.
+/// </param>
+/// <param name="PluginLibraries">Execution-provider plugin libraries (EP ABI, ORT ≥ 1.24) to register by path.</param>
+public sealed record AcceleratorSettings(
+    IReadOnlyList<ExecutionProviderSettings> ExecutionProviders,
+    string? OnnxRuntimeLibrary = null,
+    IReadOnlyList<PluginLibrarySettings>? PluginLibraries = null);
+
+/// <summary>An EP plugin library: registered with ONNX Runtime under <see cref="RegistrationName"/>.</summary>
+public sealed record PluginLibrarySettings(string RegistrationName, string Path);
 
 /// <summary>
 /// One ONNX Runtime execution provider. <see cref="Required"/>: start-up fails when it is missing

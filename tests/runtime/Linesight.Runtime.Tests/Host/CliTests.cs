@@ -183,6 +183,13 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_against_a_broker_that_refuses_it_is_one_line_and_exit_2()
+    {
+        await using var broker = await Mosquitto.StartAsync(extraConfig: "allow_anonymous false\n");
+        AssertUserError(await Cli.RunAsync(["run", "--broker", broker.Url]), $"broker {broker.Url} refused the connection of client 'linesight-demo-box'");
+    }
+
+    [Fact]
     public async Task A_killed_run_is_reported_offline_by_its_last_will()
     {
         await using var broker = await Mosquitto.StartAsync();
