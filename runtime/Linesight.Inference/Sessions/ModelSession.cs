@@ -79,6 +79,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// </summary>
     public static ModelSession Load(byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile)
     {
+        Native.OnnxRuntimeLibrary.Use(profile.Accelerator.OnnxRuntimeLibrary, $"profile '{profile.Name}'");
         _ = OnnxRuntimeInfo.Environment();
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(modelBytes));
         if (manifest.Sha256 is { } pinned && !pinned.Equals(sha256, StringComparison.OrdinalIgnoreCase))
