@@ -190,6 +190,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task The_onnx_runtime_library_named_by_the_profile_is_the_one_the_process_maps()
+    {
+        // A "vendor build" stand-in: the bundled library copied elsewhere; the process must map that copy.
+        var bundled = Directory.GetFiles(Path.GetDirectoryName(Repo.HostBinary)!, "libonnxruntime.so", SearchOption.AllDirectories).First();
+        var vendorDir = Directory.CreateDirectory(Path.Combine(_dir.Path, "vendor-ort")).FullName;
+        var vendor = Path.Combine(vendorDir, "libonnxruntime.so");
+        File.Copy(bundled, vendor);
+        foreach (var shared in Directory.GetFiles(Path.GetDirectoryName(bundled)!, "libonnxruntime_providers_shared.so"))
+        {
+            File.Copy(shared, Path.Combine(vendorDir, Path.GetFileName(shared)));
+        }
+        var profile = _dir.File("vendor-board.json", File.ReadAllText(Path.Combine(Repo.Root, "device-profiles", "profiles", "simulated.json"))
+            .Replace("\"name\": \"simulated\"", "\"name\": \"vendor-board\"", StringComparison.Ordinal)
+            .Replace("\"executionProviders\": [", $"\"onnxRuntimeLibrary\": \"{vendor}\", \"executionProviders\": [", StringComparison.Ordinal));
+        await using var broker = await Mosquitto.StartAsync();
+        var config = _dir.File("line.json", ConfigLoaderTests.Valid(Repo.SampleLabels, Repo.OrientationModel, broker.Url)
+            .Replace("\"configVersion\": 1,", $"\"configVersion\": 1, \"profile\": \"{profile}\",", StringComparison.Ordinal)
+            .Replace("\"loop\": false", "\"loop\": true", StringComparison.Ordinal));
+        await using var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/+/+/+/+/result");
+        using var process = Cli.Start(["run", "--config", config]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            sub.Next(Wait);
+            var maps = await File.ReadAllTextAsync($"/proc/{process.Id}/maps");
+            Assert.Contains(vendor, maps, StringComparison.Ordinal);
+            Assert.DoesNotContain(bundled, maps, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Signal(process, "TERM");
+            await process.WaitForExitAsync().WaitAsync(Wait);
+        }
+        Assert.True(process.ExitCode == 0, await stderr);
+    }
+
+    [Fact]
     public async Task A_killed_run_is_reported_offline_by_its_last_will()
     {
         await using var broker = await Mosquitto.StartAsync();
