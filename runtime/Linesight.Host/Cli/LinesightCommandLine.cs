@@ -46,7 +46,7 @@ public static class LinesightCommandLine
             InferCommand.Create(),
             PendingCommands.Bench(),
             PendingCommands.Quantize(),
-            PendingCommands.Models(),
+            ModelsCommand.Create(),
             ProfileCommand.Create(),
             PendingCommands.Bundle(),
             PendingCommands.Firmware(),

@@ -30,17 +30,6 @@ public static class PendingCommands
             JsonOption(),
         }, "#7");
 
-    public static Command Models()
-    {
-        var inspect = Pending(new Command("inspect", "Inputs/outputs, opset, quantized or not, which EP takes which nodes on a profile.")
-        {
-            new Argument<string>("model") { Description = "ONNX model file." },
-            new Option<string>("--profile") { Description = "Device profile (name or file)." },
-            JsonOption(),
-        }, "#3");
-        return new Command("models", "Look inside ONNX models.") { inspect };
-    }
-
     public static Command Bundle() => new("bundle", "Signed deployment bundles (binary + models + profile + config).")
     {
         Pending(new Command("create", "Pack and sign a bundle."), "#9"),

@@ -45,6 +45,33 @@ public sealed class CliTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories));
     }
 
+    [Fact]
+    public async Task Models_inspect_places_every_node_and_reports_fallbacks()
+    {
+        var profile = _dir.File("npu-board.json", File.ReadAllText(Path.Combine(Repo.Root, "device-profiles", "profiles", "generic-x64-cpu.json"))
+            .Replace("\"name\": \"generic-x64-cpu\"", "\"name\": \"npu-board\"", StringComparison.Ordinal)
+            .Replace("\"executionProviders\": [", "\"executionProviders\": [ { \"name\": \"QNN\", \"required\": false, \"options\": { \"backend_path\": \"libQnnHtp.so\" } },", StringComparison.Ordinal));
+        var r = await Cli.RunAsync(["models", "inspect", Repo.OrientationModel, "--profile", profile, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal(9, root.GetProperty("opsets").GetProperty("ai.onnx").GetInt32());
+        Assert.Equal("none", root.GetProperty("quantization").GetString());
+        Assert.Equal("QNN", root.GetProperty("fallbacks")[0].GetProperty("provider").GetString());
+        var placements = root.GetProperty("placements").EnumerateArray().ToArray();
+        Assert.True(placements.Length > 50, $"only {placements.Length} nodes placed");
+        Assert.All(placements, p => Assert.Equal("CPUExecutionProvider", p.GetProperty("provider").GetString()));
+        Assert.Contains(placements, p => p.GetProperty("op").GetString() == "Conv");
+        Assert.Equal(placements.Length, root.GetProperty("nodesPerProvider").GetProperty("CPUExecutionProvider").GetInt32());
+    }
+
+    [Fact]
+    public async Task Models_inspect_of_a_corrupt_file_is_one_line_and_exit_2()
+    {
+        var model = _dir.File("cut.onnx", File.ReadAllBytes(Repo.OrientationModel)[..5000]);
+        AssertUserError(await Cli.RunAsync(["models", "inspect", model]), "cut.onnx: not an ONNX model");
+    }
+
     [Theory]
     [InlineData("bench", "--model", "m.onnx")]
     [InlineData("firmware", "ping")]
