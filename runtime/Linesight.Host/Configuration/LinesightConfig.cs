@@ -50,6 +50,7 @@ public sealed record EmbeddedBrokerConfig(bool Enabled, int Port = 1883);
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
     AllowOutOfOrderMetadataProperties = true,
     AllowTrailingCommas = true,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip)]

@@ -101,6 +101,7 @@ public sealed record ClassificationSpec(IReadOnlyList<string> Labels, bool Softm
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
     AllowTrailingCommas = true,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
     WriteIndented = true)]

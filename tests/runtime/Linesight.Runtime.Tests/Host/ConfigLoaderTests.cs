@@ -39,6 +39,7 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("\"type\": \"image-folder\"", "\"type\": \"webcam\"", "", "webcam")]
     [InlineData("\"broker\": \"mqtt://127.0.0.1:1883\"", "\"broker\": \"http://x\"", "", "$.mqtt.broker")]
     [InlineData("\"configVersion\": 1", "\"configVersion\": 7", "", "$.configVersion")]
+    [InlineData("\"qos\": 1", "\"qos\": 1, \"qos\": 0", ":8:", "$.mqtt.qos")]
     public void Mistakes_name_the_file_and_the_field(string from, string to, string line, string field)
     {
         var path = Write(Valid().Replace(from, to, StringComparison.Ordinal));
