@@ -21,6 +21,7 @@ public sealed record PluginLibrarySettings(string RegistrationName, string Path)
 public sealed record ExecutionProviderSettings(string Name, bool Required, IReadOnlyDictionary<string, string>? Options = null)
 {
     /// <summary>Provider options, empty when none are given.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyDictionary<string, string> OptionValues => Options ?? new Dictionary<string, string>();
 }
 

@@ -134,7 +134,7 @@ public sealed class BoardDetector(string root)
             var name = node["/dev/".Length..];
             var (profile, why) = name switch
             {
-                "galcore" or "vipcore" => ("nxp-imx8mp", "VeriSilicon Vivante NPU/GPU driver node (i.MX 8M Plus)"),
+                "galcore" or "vipcore" => ("nxp-imx8mp", "VeriSilicon Vivante NPU driver node: i.MX 8M Plus, also RK1808/RV1126"),
                 _ when name.StartsWith("rknpu", StringComparison.Ordinal) => ("rockchip-rk1808", "Rockchip NPU driver node"),
                 "davinci_manager" => ("huawei-atlas-200i-a2", "Ascend NPU driver manager node"),
                 _ when name.StartsWith("davinci", StringComparison.Ordinal) && name.Length > "davinci".Length
