@@ -14,6 +14,9 @@ internal static class DeviceProfileValidator
     public const int MaxI2cAddress = 0x77;
     public const int MaxOptionLength = 1024;
 
+    /// <summary>Bounded because profile.schema.json spells out every allowed list length to keep CPU last.</summary>
+    public const int MaxExecutionProviders = 8;
+
     public static DeviceProfile Validate(DeviceProfile profile, string origin)
     {
         if (profile.SchemaVersion != DeviceProfileCatalog.CurrentSchemaVersion)
@@ -69,6 +72,10 @@ internal static class DeviceProfileValidator
         if (providers.Count == 0)
         {
             throw StrictJson.Invalid(origin, $"{at}.executionProviders", "lists no execution provider (use \"CPU\" at least)");
+        }
+        if (providers.Count > MaxExecutionProviders)
+        {
+            throw StrictJson.Invalid(origin, $"{at}.executionProviders", $"lists {providers.Count} providers; at most {MaxExecutionProviders}");
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < providers.Count; i++)

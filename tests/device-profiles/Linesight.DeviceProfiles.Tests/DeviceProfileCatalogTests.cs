@@ -132,6 +132,7 @@ public sealed class DeviceProfileCatalogTests : IDisposable
         { "pixel format unknown", "$.cameras[0].pixelFormat" },
         { "no execution provider", "$.accelerator.executionProviders" },
         { "provider after CPU", "$.accelerator.executionProviders[2]" },
+        { "nine providers", "$.accelerator.executionProviders" },
         { "weight type uint16", "$.quantization.weightType" },
         { "quantization format unknown", "$.quantization.format" },
         { "qos 3", "$.mqtt.qos" },
@@ -268,6 +269,12 @@ public sealed class DeviceProfileCatalogTests : IDisposable
             case "pixel format unknown": camera["pixelFormat"] = "rgb565"; break;
             case "no execution provider": providers.Clear(); break;
             case "provider after CPU": providers.Add((JsonNode)new JsonObject { ["name"] = "QNN", ["required"] = false }); break;
+            case "nine providers":
+                foreach (var name in new[] { "QNN", "OpenVINO", "CUDA", "TensorRT", "CANN", "VitisAI", "VSINPU" })
+                {
+                    providers.Insert(0, new JsonObject { ["name"] = name, ["required"] = false });
+                }
+                break;
             case "weight type uint16": doc["quantization"]!["weightType"] = "uint16"; break;
             case "quantization format unknown": doc["quantization"]!["format"] = "qlinear"; break;
             case "qos 3": doc["mqtt"]!["qos"] = 3; break;
