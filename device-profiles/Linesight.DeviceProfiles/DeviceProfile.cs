@@ -2,46 +2,51 @@ using System.Text.Json.Serialization;
 
 namespace Linesight.DeviceProfiles;
 
-/// <summary>One board: which accelerators to use and how many threads. Immutable, validated at load.</summary>
-/// <param name="Source">Free-text provenance: where the EP names and options come from.</param>
+/// <summary>
+/// One board, fully: accelerator, threads, the quantization its NPU wants, MQTT defaults, and the wiring
+/// (GPIO, sensors, line MCU, cameras). Immutable, validated at load by <see cref="DeviceProfileValidator"/>.
+/// </summary>
+/// <param name="Quantization">The QDQ preset `linesight quantize --profile` uses for this NPU.</param>
+/// <param name="Gpio">Trigger/reject wired straight to the board; null when the line MCU drives them.</param>
+/// <param name="LineMcu">Serial link to the line MCU; null when the board has none.</param>
+/// <param name="Source">Free-text provenance: where the EP names and options come from (vendor documentation).</param>
+/// <param name="Schema">The editor hint <c>$schema</c>; never read by the runtime.</param>
 public sealed record DeviceProfile(
     int SchemaVersion,
     string Name,
     string Description,
     AcceleratorSettings Accelerator,
     ThreadSettings Threads,
-    string? Source = null);
-
-/// <summary>Execution providers in order of preference; CPU is always the last resort.</summary>
-/// <param name="OnnxRuntimeLibrary">
-/// Path of a vendor ONNX Runtime build (libonnxruntime.so with QNN, OpenVINO, CANN, VSI NPU... compiled in)
-/// to load instead of the one beside the binary. Null: the bundled CPU build.
-/// </param>
-/// <param name="PluginLibraries">Execution-provider plugin libraries (EP ABI, ORT ≥ 1.24) to register by path.</param>
-public sealed record AcceleratorSettings(
-    IReadOnlyList<ExecutionProviderSettings> ExecutionProviders,
-    string? OnnxRuntimeLibrary = null,
-    IReadOnlyList<PluginLibrarySettings>? PluginLibraries = null);
-
-/// <summary>An EP plugin library: registered with ONNX Runtime under <see cref="RegistrationName"/>.</summary>
-public sealed record PluginLibrarySettings(string RegistrationName, string Path);
-
-/// <summary>
-/// One ONNX Runtime execution provider. <see cref="Required"/>: start-up fails when it is missing
-/// instead of falling back to the next one.
-/// </summary>
-public sealed record ExecutionProviderSettings(string Name, bool Required, IReadOnlyDictionary<string, string>? Options = null)
+    QuantizationPreset Quantization,
+    MqttDefaults Mqtt,
+    GpioWiring? Gpio = null,
+    LineMcuLink? LineMcu = null,
+    IReadOnlyList<SensorSettings>? Sensors = null,
+    IReadOnlyList<CameraSettings>? Cameras = null,
+    string? Source = null,
+    [property: JsonPropertyName("$schema")] string? Schema = null)
 {
-    /// <summary>Provider options, empty when none are given.</summary>
-    public IReadOnlyDictionary<string, string> OptionValues => Options ?? new Dictionary<string, string>();
+    /// <summary>Sensors, empty when none are wired.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<SensorSettings> SensorList => Sensors ?? [];
+
+    /// <summary>Cameras, empty when none are configured.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CameraSettings> CameraList => Cameras ?? [];
 }
 
 /// <summary>ONNX Runtime thread pools; 0 lets ONNX Runtime choose.</summary>
 public sealed record ThreadSettings(int IntraOp, int InterOp);
 
+/// <summary>Defaults for MQTT publishing on this board; the run configuration may override them.</summary>
+/// <param name="TopicPrefix">First topic level(s), without leading/trailing '/' and without wildcards.</param>
+/// <param name="Qos">QoS 0, 1 or 2 for result topics.</param>
+public sealed record MqttDefaults(string TopicPrefix, int Qos);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true,
     AllowTrailingCommas = true,

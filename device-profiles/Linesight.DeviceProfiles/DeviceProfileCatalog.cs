@@ -36,7 +36,7 @@ public static class DeviceProfileCatalog
     }
 
     public static DeviceProfile LoadFile(string path)
-        => Validate(StrictJson.ReadFile(path, DeviceProfileJsonContext.Default.DeviceProfile), path);
+        => DeviceProfileValidator.Validate(StrictJson.ReadFile(path, DeviceProfileJsonContext.Default.DeviceProfile), path);
 
     public static DeviceProfile LoadBuiltin(string name)
     {
@@ -45,44 +45,14 @@ public static class DeviceProfileCatalog
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         var origin = $"profile '{name}' (built-in)";
-        return Validate(StrictJson.Deserialize(buffer.ToArray(), DeviceProfileJsonContext.Default.DeviceProfile, origin), origin);
+        return DeviceProfileValidator.Validate(StrictJson.Deserialize(buffer.ToArray(), DeviceProfileJsonContext.Default.DeviceProfile, origin), origin);
     }
 
     /// <summary>Serializes a profile the way it is stored.</summary>
+    /// <remarks>The editor hint <c>$schema</c> is dropped: its relative path only means something beside the repository's files.</remarks>
     public static string ToJson(DeviceProfile profile)
-        => JsonSerializer.Serialize(profile, DeviceProfileJsonContext.Default.DeviceProfile);
-
-    private static DeviceProfile Validate(DeviceProfile profile, string origin)
     {
-        if (profile.SchemaVersion != CurrentSchemaVersion)
-        {
-            throw StrictJson.Invalid(origin, "$.schemaVersion",
-                $"schema version {profile.SchemaVersion} is not supported (this build reads {CurrentSchemaVersion})");
-        }
-        if (string.IsNullOrWhiteSpace(profile.Name))
-        {
-            throw StrictJson.Invalid(origin, "$.name", "must not be empty");
-        }
-        var providers = profile.Accelerator.ExecutionProviders;
-        if (providers.Count == 0)
-        {
-            throw StrictJson.Invalid(origin, "$.accelerator.executionProviders", "lists no execution provider (use \"CPU\" at least)");
-        }
-        for (var i = 0; i < providers.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(providers[i].Name))
-            {
-                throw StrictJson.Invalid(origin, $"$.accelerator.executionProviders[{i}].name", "must not be empty");
-            }
-        }
-        if (profile.Threads.IntraOp is < 0 or > 256)
-        {
-            throw StrictJson.Invalid(origin, "$.threads.intraOp", $"{profile.Threads.IntraOp} is out of range 0..256");
-        }
-        if (profile.Threads.InterOp is < 0 or > 256)
-        {
-            throw StrictJson.Invalid(origin, "$.threads.interOp", $"{profile.Threads.InterOp} is out of range 0..256");
-        }
-        return profile;
+        ArgumentNullException.ThrowIfNull(profile);
+        return JsonSerializer.Serialize(profile with { Schema = null }, DeviceProfileJsonContext.Default.DeviceProfile);
     }
 }

@@ -84,6 +84,38 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Profile_detect_names_the_board_and_its_evidence_as_json()
+    {
+        var root = Path.Combine(_dir.Path, "machine");
+        Directory.CreateDirectory(Path.Combine(root, "proc", "device-tree"));
+        File.WriteAllText(Path.Combine(root, "proc", "device-tree", "model"), "NVIDIA Jetson AGX Orin Developer Kit\0");
+        var r = await Cli.RunAsync(["profile", "detect", "--root", root, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal("nvidia-jetson-orin", doc.RootElement.GetProperty("profile").GetString());
+        Assert.Contains("/proc/device-tree/model: NVIDIA Jetson AGX Orin Developer Kit",
+            doc.RootElement.GetProperty("evidence").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task Profile_detect_with_a_missing_root_is_one_line_and_exit_2()
+        => AssertUserError(await Cli.RunAsync(["profile", "detect", "--root", "/nope/machine"]), "--root /nope/machine: no such directory");
+
+    [Fact]
+    public async Task Profile_show_and_list_answer_json()
+    {
+        var list = await Cli.RunAsync(["profile", "list", "--json"]);
+        Assert.Equal(0, list.ExitCode);
+        using var names = JsonDocument.Parse(list.Stdout);
+        Assert.Contains("qualcomm-qcs6490", names.RootElement.EnumerateArray().Select(e => e.GetString()));
+
+        var show = await Cli.RunAsync(["profile", "show", "qualcomm-qcs6490", "--json"]);
+        Assert.True(show.ExitCode == 0, show.Stderr);
+        using var profile = JsonDocument.Parse(show.Stdout);
+        Assert.Equal("uint16", profile.RootElement.GetProperty("quantization").GetProperty("activationType").GetString());
+    }
+
+    [Fact]
     public async Task Infer_prints_the_orientation_of_each_input_as_json()
     {
         var truth = Repo.SampleOrientations();
