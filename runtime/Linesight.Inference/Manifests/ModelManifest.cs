@@ -20,7 +20,26 @@ public sealed record ModelManifest(
     string? Licence = null);
 
 /// <summary>One model input. Exactly the section for its modality is present.</summary>
-public sealed record ManifestInput(string Name, InputModality Modality, ImageInputSpec? Image = null);
+public sealed record ManifestInput(
+    string Name,
+    InputModality Modality,
+    ImageInputSpec? Image = null,
+    AudioInputSpec? Audio = null,
+    StateInputSpec? State = null,
+    TensorInputSpec? Tensor = null);
+
+/// <summary>
+/// Mono audio at <see cref="SampleRate"/>, fed <see cref="Window"/> new samples per run, preceded by the
+/// last <see cref="Context"/> samples of the previous window (Silero VAD: 512 + 64 at 16 kHz).
+/// </summary>
+public sealed record AudioInputSpec(int SampleRate, int Window, int Context = 0);
+
+/// <summary>Recurrent state: zeros at the start of a stream, then the named output of the previous run.</summary>
+public sealed record StateInputSpec(string Output);
+
+/// <summary>A constant fed on every run (e.g. a sample-rate scalar), in row-major order.</summary>
+/// <param name="ElementType">"float", "int64" or "int32".</param>
+public sealed record TensorInputSpec(string ElementType, IReadOnlyList<double> Values);
 
 [JsonConverter(typeof(JsonStringEnumConverter<InputModality>))]
 public enum InputModality
@@ -29,6 +48,7 @@ public enum InputModality
     [JsonStringEnumMemberName("audio")] Audio,
     [JsonStringEnumMemberName("time-series")] TimeSeries,
     [JsonStringEnumMemberName("tensor")] Tensor,
+    [JsonStringEnumMemberName("state")] State,
 }
 
 /// <summary>How a frame becomes this input's tensor: size, layout, colour order, resize, normalisation.</summary>
@@ -90,7 +110,11 @@ public sealed record ManifestOutput(string Name, PostprocessSpec Postprocess);
 /// <summary>Post-processor choice, keyed by its "type".</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(ClassificationSpec), "classification")]
+[JsonDerivedType(typeof(VoiceActivitySpec), "voice-activity")]
 public abstract record PostprocessSpec;
+
+/// <summary>A speech probability per window; speech when it reaches <see cref="Threshold"/>.</summary>
+public sealed record VoiceActivitySpec(double Threshold = 0.5) : PostprocessSpec;
 
 /// <summary>Scores per class: optional softmax, top label and score.</summary>
 /// <param name="Softmax">Apply softmax to the output first (false when the model already ends in one).</param>

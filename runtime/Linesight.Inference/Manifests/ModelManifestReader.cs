@@ -51,10 +51,73 @@ public static class ModelManifestReader
 
     private static void ValidateInput(ManifestInput input, string origin, string path)
     {
-        if (input.Modality != InputModality.Image)
+        if (input.Modality is not (InputModality.Image or InputModality.Audio or InputModality.State or InputModality.Tensor))
         {
-            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' inputs are not supported by this build yet (supported: image)");
+            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{ModalityName(input.Modality)}' inputs are not supported by this build yet (supported: image, audio, state, tensor)");
         }
+        var sections = new (string Name, object? Value, InputModality Modality)[]
+        {
+            ("image", input.Image, InputModality.Image),
+            ("audio", input.Audio, InputModality.Audio),
+            ("state", input.State, InputModality.State),
+            ("tensor", input.Tensor, InputModality.Tensor),
+        };
+        foreach (var (name, value, modality) in sections)
+        {
+            if (value is not null && modality != input.Modality)
+            {
+                throw StrictJson.Invalid(origin, $"{path}.{name}", $"a {ModalityName(input.Modality)} input takes no \"{name}\" section");
+            }
+        }
+        switch (input.Modality)
+        {
+            case InputModality.Image:
+                ValidateImage(input, origin, path);
+                break;
+            case InputModality.Audio:
+                var audio = input.Audio ?? throw StrictJson.Invalid(origin, $"{path}.audio", "an audio input needs an \"audio\" section");
+                if (audio.SampleRate is < 1000 or > 384_000)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.audio.sampleRate", $"{audio.SampleRate} is out of range 1000..384000");
+                }
+                if (audio.Window is < 1 or > 1_000_000)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.audio.window", $"{audio.Window} is out of range 1..1000000");
+                }
+                if (audio.Context < 0 || audio.Context > audio.Window * 16)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.audio.context", $"{audio.Context} must be 0 or positive and at most 16 windows");
+                }
+                break;
+            case InputModality.State:
+                var state = input.State ?? throw StrictJson.Invalid(origin, $"{path}.state", "a state input needs a \"state\" section naming the output that feeds it");
+                if (string.IsNullOrWhiteSpace(state.Output))
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.state.output", "must name a model output");
+                }
+                break;
+            case InputModality.Tensor:
+                var tensor = input.Tensor ?? throw StrictJson.Invalid(origin, $"{path}.tensor", "a tensor input needs a \"tensor\" section with its constant values");
+                if (tensor.ElementType is not ("float" or "int64" or "int32"))
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.tensor.elementType", $"'{tensor.ElementType}' is not one of float, int64, int32");
+                }
+                if (tensor.Values.Count == 0)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.tensor.values", "must hold at least one value");
+                }
+                break;
+        }
+    }
+
+    private static string ModalityName(InputModality modality) => modality switch
+    {
+        InputModality.TimeSeries => "time-series",
+        _ => modality.ToString().ToLowerInvariant(),
+    };
+
+    private static void ValidateImage(ManifestInput input, string origin, string path)
+    {
         var image = input.Image ?? throw StrictJson.Invalid(origin, $"{path}.image", "an image input needs an \"image\" section");
         if (image.Width is < 1 or > 8192)
         {

@@ -8,6 +8,7 @@ public static class PostprocessorRegistry
     public static IOutputPostprocessor Create(PostprocessSpec spec) => spec switch
     {
         ClassificationSpec c => new ClassificationPostprocessor(c),
+        VoiceActivitySpec v => new VoiceActivityPostprocessor(v),
         _ => throw new Errors.ModelException($"post-processor {spec.GetType().Name} is not available in this build"),
     };
 }

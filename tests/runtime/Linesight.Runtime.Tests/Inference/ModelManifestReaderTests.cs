@@ -42,7 +42,7 @@ public sealed class ModelManifestReaderTests
     [Fact]
     public void Unsupported_modality_is_a_clear_error()
     {
-        var json = Manifest("\"resize\": \"stretch\"").Replace("\"modality\": \"image\"", "\"modality\": \"audio\"", StringComparison.Ordinal);
+        var json = Manifest("\"resize\": \"stretch\"").Replace("\"modality\": \"image\"", "\"modality\": \"time-series\"", StringComparison.Ordinal);
         var e = Assert.Throws<ConfigurationException>(() => ModelManifestReader.Read(System.Text.Encoding.UTF8.GetBytes(json), "m.json"));
         Assert.Contains("$.inputs[0].modality", e.Message, StringComparison.Ordinal);
     }
