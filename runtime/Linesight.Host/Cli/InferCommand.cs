@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using Linesight.DeviceProfiles;
 using Linesight.Host.Wiring;
+using Linesight.Inference.Manifests;
+using Linesight.Inference.Sessions;
 using Linesight.Ingest.ImageFolder;
 
 namespace Linesight.Host.Cli;
@@ -32,9 +34,14 @@ public static class InferCommand
     private static int Run(string modelRef, string? manifestRef, string profileRef, string[] inputs, bool json)
     {
         var profile = DeviceProfileCatalog.Load(profileRef);
+        var (bytes, origin, manifest) = ModelLoader.Resolve(modelRef, manifestRef, Environment.CurrentDirectory);
+        if (manifest.Inputs.Any(i => i.Modality == InputModality.Audio))
+        {
+            return AudioInference.Run(bytes, origin, manifest, profile, inputs, json);
+        }
         // Every input is decoded before the model runs: a bad file fails fast and names itself.
         var images = inputs.Select(DecodedImage.DecodeFile).ToArray();
-        using var session = ModelLoader.Load(modelRef, manifestRef, Environment.CurrentDirectory, profile);
+        using var session = ModelSession.Load(bytes, origin, manifest, profile);
 
         using var stdout = Console.OpenStandardOutput();
         using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });

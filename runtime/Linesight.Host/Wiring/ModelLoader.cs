@@ -16,9 +16,15 @@ public static class ModelLoader
     /// </summary>
     public static ModelSession Load(string modelRef, string? manifestRef, string baseDirectory, DeviceProfile profile)
     {
-        var (bytes, origin) = ReadModel(modelRef, baseDirectory);
-        var manifest = ResolveManifest(manifestRef, modelRef, origin, bytes, baseDirectory);
+        var (bytes, origin, manifest) = Resolve(modelRef, manifestRef, baseDirectory);
         return ModelSession.Load(bytes, origin, manifest, profile);
+    }
+
+    /// <summary>The model's bytes, the name it goes by in errors, and its manifest.</summary>
+    public static (byte[] Bytes, string Origin, ModelManifest Manifest) Resolve(string modelRef, string? manifestRef, string baseDirectory)
+    {
+        var (bytes, origin) = ReadModel(modelRef, baseDirectory);
+        return (bytes, origin, ResolveManifest(manifestRef, modelRef, origin, bytes, baseDirectory));
     }
 
     private static (byte[] Bytes, string Origin) ReadModel(string modelRef, string baseDirectory)

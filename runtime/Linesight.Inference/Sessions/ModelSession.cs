@@ -150,6 +150,11 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     private static void CheckAgainstManifest(InferenceSession session, ModelManifest manifest)
     {
+        if (manifest.Inputs.Any(i => i.Modality != InputModality.Image))
+        {
+            throw new ModelException(
+                $"manifest '{manifest.Id}' describes {string.Join(", ", manifest.Inputs.Select(i => i.Modality.ToString().ToLowerInvariant()).Distinct())} inputs; image pipelines run image models (streaming audio models run in `linesight infer` with WAV inputs)");
+        }
         if (manifest.Inputs.Count != 1)
         {
             throw new ModelException($"manifest '{manifest.Id}' has {manifest.Inputs.Count} inputs; this build runs single-input models");

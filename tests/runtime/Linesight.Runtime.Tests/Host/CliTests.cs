@@ -133,6 +133,59 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Infer_runs_a_streaming_audio_model_over_wav_files()
+    {
+        var speech = Path.Combine(_dir.Path, "speech.wav");
+        using (var espeak = System.Diagnostics.Process.Start("espeak-ng", ["-w", speech, "Station four reports a rejected part."])!)
+        {
+            await espeak.WaitForExitAsync();
+        }
+        var silence = _dir.File("silence.wav", Wav16(new short[16000], 16000));
+        var model = Path.Combine(Repo.Root, "models", "cache", "silero_vad_16k_op15.onnx");
+        var r = await Cli.RunAsync(["infer", "--model", model, "--json", "--input", speech, silence]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var results = doc.RootElement.GetProperty("results");
+        Assert.Equal("silero-vad", doc.RootElement.GetProperty("model").GetProperty("id").GetString());
+        Assert.True(results[0].GetProperty("speechFraction").GetDouble() > 0.5, r.Stdout);
+        Assert.NotEqual(0, results[0].GetProperty("segments").GetArrayLength());
+        Assert.Equal(0, results[1].GetProperty("segments").GetArrayLength());
+        Assert.Equal(31, results[1].GetProperty("probabilities").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Infer_with_a_broken_wav_is_one_line_and_exit_2()
+    {
+        var wav = _dir.File("cut.wav", Wav16(new short[1000], 16000)[..30]);
+        AssertUserError(await Cli.RunAsync(["infer", "--model", Path.Combine(Repo.Root, "models", "cache", "silero_vad_16k_op15.onnx"), "--input", wav]),
+            wav + ": WAV file has no data chunk");
+    }
+
+    private static byte[] Wav16(short[] samples, int rate)
+    {
+        using var m = new MemoryStream();
+        using var b = new BinaryWriter(m);
+        b.Write("RIFF"u8);
+        b.Write(36 + (samples.Length * 2));
+        b.Write("WAVEfmt "u8);
+        b.Write(16);
+        b.Write((short)1);
+        b.Write((short)1);
+        b.Write(rate);
+        b.Write(rate * 2);
+        b.Write((short)2);
+        b.Write((short)16);
+        b.Write("data"u8);
+        b.Write(samples.Length * 2);
+        foreach (var s in samples)
+        {
+            b.Write(s);
+        }
+        b.Flush();
+        return m.ToArray();
+    }
+
+    [Fact]
     public async Task Infer_with_a_missing_model_is_one_line_and_exit_2()
         => AssertUserError(await Cli.RunAsync(["infer", "--model", "/nope/model.onnx", "--input", Path.Combine(Repo.SampleLabels, "label-01-a.png")]),
             "/nope/model.onnx: no such model file");
