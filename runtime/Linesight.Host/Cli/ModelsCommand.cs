@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Linesight.DeviceProfiles;
+using Linesight.Host.Wiring;
 using Linesight.Inference.Inspection;
 
 namespace Linesight.Host.Cli;
@@ -34,7 +35,7 @@ public static class ModelsCommand
         {
             throw new Errors.ModelException($"{modelPath}: no such model file", e);
         }
-        var r = ModelInspector.Inspect(bytes, modelPath, profile);
+        var r = ModelInspector.Inspect(bytes, modelPath, profile, ModelLoader.TryResolveManifest(modelPath, bytes, Environment.CurrentDirectory));
         if (json)
         {
             WriteJson(r, modelPath, profile.Name);

@@ -48,6 +48,19 @@ public static class ModelLoader
         }
     }
 
+    /// <summary>The manifest beside the model or a built-in one pinning its hash; null when there is none.</summary>
+    public static ModelManifest? TryResolveManifest(string modelRef, byte[] modelBytes, string baseDirectory)
+    {
+        try
+        {
+            return ResolveManifest(null, modelRef, modelRef, modelBytes, baseDirectory);
+        }
+        catch (ModelException)
+        {
+            return null;
+        }
+    }
+
     private static ModelManifest ResolveManifest(string? manifestRef, string modelRef, string modelOrigin, byte[] modelBytes, string baseDirectory)
     {
         if (manifestRef is not null)

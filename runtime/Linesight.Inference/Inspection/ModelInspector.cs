@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Linesight.DeviceProfiles;
 using Linesight.Errors;
+using Linesight.Inference.Manifests;
 using Linesight.Inference.Native;
 using Linesight.Inference.Sessions;
 using Microsoft.ML.OnnxRuntime;
@@ -38,7 +39,8 @@ public sealed record ModelInspection(
 /// </summary>
 public static class ModelInspector
 {
-    public static ModelInspection Inspect(byte[] model, string origin, DeviceProfile profile)
+    /// <param name="manifest">When known, sizes the probe run's inputs (and feeds its constants) as the manifest says.</param>
+    public static ModelInspection Inspect(byte[] model, string origin, DeviceProfile profile, ModelManifest? manifest = null)
     {
         var facts = OnnxModelFile.Read(model, origin);
         OnnxRuntimeLibrary.Use(profile.Accelerator.OnnxRuntimeLibrary, $"profile '{profile.Name}'");
@@ -51,7 +53,8 @@ public static class ModelInspector
                 IntraOpNumThreads = profile.Threads.IntraOp,
                 InterOpNumThreads = profile.Threads.InterOp,
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+                // A failing probe run is reported in the result; ONNX Runtime need not print it too.
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
                 EnableProfiling = true,
                 ProfileOutputPathPrefix = Path.Combine(profileDir.FullName, "run"),
             };
@@ -72,7 +75,7 @@ public static class ModelInspector
                 string? error = null;
                 try
                 {
-                    RunOnceWithZeros(session);
+                    RunOnceWithZeros(session, manifest);
                 }
                 catch (OnnxRuntimeException e)
                 {
@@ -99,20 +102,26 @@ public static class ModelInspector
         return new TensorDescription(name, meta.ElementDataType.ToString(), dims);
     }
 
-    private static void RunOnceWithZeros(InferenceSession session)
+    private static void RunOnceWithZeros(InferenceSession session, ModelManifest? manifest)
     {
         var values = new List<OrtValue>();
         try
         {
             foreach (var (name, meta) in session.InputMetadata)
             {
-                // Dynamic batch → 1, other dynamic dimensions → 64 (a multiple of every common stride).
-                var shape = meta.Dimensions.Select((d, i) => d > 0 ? (long)d : i == 0 ? 1L : 64L).ToArray();
+                var described = manifest?.Inputs.FirstOrDefault(i => i.Name == name);
+                // Dynamic batch → 1, other dynamic dimensions → 64 (a multiple of every common stride),
+                // unless the manifest says how big the input is.
+                var shape = ProbeShape(described, meta) ?? meta.Dimensions.Select((d, i) => d > 0 ? (long)d : i == 0 ? 1L : 64L).ToArray();
                 var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, meta.ElementDataType, shape);
                 values.Add(value);
                 if (meta.ElementDataType != TensorElementType.String)
                 {
                     value.GetTensorMutableDataAsSpan<byte>().Clear();
+                }
+                if (described?.Tensor is { } constant)
+                {
+                    FillConstant(value, meta.ElementDataType, constant);
                 }
             }
             using var runOptions = new RunOptions();
@@ -121,6 +130,35 @@ public static class ModelInspector
         finally
         {
             values.ForEach(v => v.Dispose());
+        }
+    }
+
+    private static long[]? ProbeShape(ManifestInput? input, NodeMetadata meta) => input switch
+    {
+        { Image: { } image } => image.Layout == TensorLayout.Nchw
+            ? [1, image.ColorOrder == ColorOrder.Gray ? 1 : 3, image.Height, image.Width]
+            : [1, image.Height, image.Width, image.ColorOrder == ColorOrder.Gray ? 1 : 3],
+        { Audio: { } audio } => meta.Dimensions.Length == 1 ? [audio.Window + audio.Context] : [1, audio.Window + audio.Context],
+        { State: not null } or { Tensor: not null } => [.. meta.Dimensions.Select(d => d < 0 ? 1L : d)],
+        _ => null,
+    };
+
+    private static void FillConstant(OrtValue value, TensorElementType type, TensorInputSpec constant)
+    {
+        for (var i = 0; i < constant.Values.Count; i++)
+        {
+            switch (type)
+            {
+                case TensorElementType.Int64 when i < value.GetTensorMutableDataAsSpan<long>().Length:
+                    value.GetTensorMutableDataAsSpan<long>()[i] = (long)constant.Values[i];
+                    break;
+                case TensorElementType.Int32 when i < value.GetTensorMutableDataAsSpan<int>().Length:
+                    value.GetTensorMutableDataAsSpan<int>()[i] = (int)constant.Values[i];
+                    break;
+                case TensorElementType.Float when i < value.GetTensorMutableDataAsSpan<float>().Length:
+                    value.GetTensorMutableDataAsSpan<float>()[i] = (float)constant.Values[i];
+                    break;
+            }
         }
     }
 
