@@ -131,6 +131,7 @@ public static class BenchCommand
             w.WriteNumber("runMean", Math.Round(r.Ratio.RunMean, 4));
             w.WriteNumber("totalP50", Math.Round(r.Ratio.TotalP50, 4));
             w.WriteNumber("totalMean", Math.Round(r.Ratio.TotalMean, 4));
+            w.WriteNumber("runBlockMedian", Math.Round(r.Ratio.RunBlockMedian, 4));
             w.WriteEndObject();
             w.WriteNumber("maxOutputDifference", r.MaxOutputDifference);
             w.WriteEndObject();
@@ -176,7 +177,7 @@ public static class BenchCommand
         o.WriteLine(Row("  run", r.Engine.Run, null, null));
         o.WriteLine(Row("bare ONNX Runtime", r.Baseline.Run, r.Baseline.RunsPerSecond, r.Baseline.AllocatedBytesPerRun));
         o.WriteLine();
-        o.WriteLine(Invariant($"engine run / bare run: p50 {r.Ratio.RunP50:0.000}, mean {r.Ratio.RunMean:0.000}"));
+        o.WriteLine(Invariant($"engine run / bare run: p50 {r.Ratio.RunP50:0.000}, mean {r.Ratio.RunMean:0.000}, median of block pairs {r.Ratio.RunBlockMedian:0.000}"));
         o.WriteLine(Invariant($"engine total / bare run: p50 {r.Ratio.TotalP50:0.000}, mean {r.Ratio.TotalMean:0.000}"));
         o.WriteLine(Invariant($"allocated per engine run: {r.Engine.AllocatedBytesPerRun:0.##} B (this thread), {r.Engine.ProcessAllocatedBytesPerRun:0.##} B (process)"));
     }

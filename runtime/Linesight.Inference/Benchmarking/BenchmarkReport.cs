@@ -33,8 +33,12 @@ public sealed record BaselineMeasurement(
     long AllocatedBytes,
     double AllocatedBytesPerRun);
 
-/// <summary>Engine ÷ baseline. "Run" compares ONNX Runtime runs only; "Total" includes the engine's pre-processing.</summary>
-public sealed record EngineToBaseline(double RunP50, double RunMean, double TotalP50, double TotalMean);
+/// <summary>
+/// Engine ÷ baseline. "Run" compares ONNX Runtime runs only; "Total" includes the engine's pre-processing.
+/// <see cref="RunBlockMedian"/> is the median over adjacent block pairs of (engine block p50 ÷ baseline block
+/// p50): each pair ran back to back, so load that drifts over the benchmark cancels out of it.
+/// </summary>
+public sealed record EngineToBaseline(double RunP50, double RunMean, double TotalP50, double TotalMean, double RunBlockMedian);
 
 /// <summary>Everything one benchmark measured.</summary>
 public sealed record BenchmarkReport(

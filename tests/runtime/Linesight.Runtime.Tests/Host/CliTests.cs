@@ -96,6 +96,7 @@ public sealed class CliTests : IDisposable
         AssertOrdered(baseline.GetProperty("runMs"));
         Assert.True(baseline.GetProperty("runsPerSecond").GetDouble() > 0);
         Assert.True(root.GetProperty("engineOverBaseline").GetProperty("runP50").GetDouble() > 0);
+        Assert.True(root.GetProperty("engineOverBaseline").GetProperty("runBlockMedian").GetDouble() > 0);
         Assert.Equal(0, root.GetProperty("maxOutputDifference").GetDouble());
 
         static void AssertOrdered(JsonElement latency)
