@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Linesight.Frames;
 using Linesight.Inference.Manifests;
 
@@ -105,54 +103,41 @@ public sealed class ImageTensorWriter
         }
     }
 
-    // The pixel loops below index without bounds checks. Why that is safe: every column offset is at most
-    // (frame.Width - 1) * bpp and the channel offset is below bpp, so reads stay inside a row of frame.Stride
-    // bytes; the destination was sliced (checked) to exactly ((columns - 1) * step) + 1 elements.
-
     /// <summary>One output row of one channel straight from source channel <paramref name="s"/>.</summary>
     private static void WriteRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int s, float ay, Columns columns,
         float gain, float offset, Span<float> destination, int step)
     {
-        ref var top = ref MemoryMarshal.GetReference(row0);
-        ref var bottom = ref MemoryMarshal.GetReference(row1);
-        ref var x0s = ref MemoryMarshal.GetReference(columns.X0);
-        ref var x1s = ref MemoryMarshal.GetReference(columns.X1);
-        ref var axs = ref MemoryMarshal.GetReference(columns.Ax);
-        ref var output = ref MemoryMarshal.GetReference(destination);
-        for (nint x = 0, d = 0; x < columns.X0.Length; x++, d += step)
+        var x0s = columns.X0;
+        var x1s = columns.X1;
+        var axs = columns.Ax;
+        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
         {
-            var value = Bilinear(ref top, ref bottom, Unsafe.Add(ref x0s, x) + s, Unsafe.Add(ref x1s, x) + s, Unsafe.Add(ref axs, x), ay);
-            Unsafe.Add(ref output, d) = (value * gain) + offset;
+            destination[d] = (Bilinear(row0, row1, x0s[x], x1s[x], s, axs[x], ay) * gain) + offset;
         }
     }
 
-    /// <summary>One output row of a grey input computed from a colour frame (ITU-R BT.601 luma).</summary>
+    /// <summary>One output row of a grey input computed from a colour frame.</summary>
     private static void WriteLumaRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int r, int b, float ay, Columns columns,
         float gain, float offset, Span<float> destination, int step)
     {
-        ref var top = ref MemoryMarshal.GetReference(row0);
-        ref var bottom = ref MemoryMarshal.GetReference(row1);
-        ref var x0s = ref MemoryMarshal.GetReference(columns.X0);
-        ref var x1s = ref MemoryMarshal.GetReference(columns.X1);
-        ref var axs = ref MemoryMarshal.GetReference(columns.Ax);
-        ref var output = ref MemoryMarshal.GetReference(destination);
-        for (nint x = 0, d = 0; x < columns.X0.Length; x++, d += step)
+        var x0s = columns.X0;
+        var x1s = columns.X1;
+        var axs = columns.Ax;
+        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
         {
-            var (x0, x1, ax) = (Unsafe.Add(ref x0s, x), Unsafe.Add(ref x1s, x), Unsafe.Add(ref axs, x));
-            var value = (0.299f * Bilinear(ref top, ref bottom, x0 + r, x1 + r, ax, ay))
-                + (0.587f * Bilinear(ref top, ref bottom, x0 + 1, x1 + 1, ax, ay))
-                + (0.114f * Bilinear(ref top, ref bottom, x0 + b, x1 + b, ax, ay));
-            Unsafe.Add(ref output, d) = (value * gain) + offset;
+            var (x0, x1, ax) = (x0s[x], x1s[x], axs[x]);
+            // ITU-R BT.601 luma.
+            var value = (0.299f * Bilinear(row0, row1, x0, x1, r, ax, ay))
+                + (0.587f * Bilinear(row0, row1, x0, x1, 1, ax, ay))
+                + (0.114f * Bilinear(row0, row1, x0, x1, b, ax, ay));
+            destination[d] = (value * gain) + offset;
         }
     }
 
-    /// <summary>Bilinear sample between bytes <paramref name="left"/> and <paramref name="right"/> of two rows.</summary>
-    private static float Bilinear(ref byte row0, ref byte row1, int left, int right, float ax, float ay)
+    private static float Bilinear(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int x0, int x1, int s, float ax, float ay)
     {
-        int topLeft = Unsafe.Add(ref row0, left), topRight = Unsafe.Add(ref row0, right);
-        int bottomLeft = Unsafe.Add(ref row1, left), bottomRight = Unsafe.Add(ref row1, right);
-        var top = topLeft + (ax * (topRight - topLeft));
-        var bottom = bottomLeft + (ax * (bottomRight - bottomLeft));
+        var top = row0[x0 + s] + (ax * (row0[x1 + s] - row0[x0 + s]));
+        var bottom = row1[x0 + s] + (ax * (row1[x1 + s] - row1[x0 + s]));
         return top + (ay * (bottom - top));
     }
 
