@@ -34,7 +34,7 @@ public static class InferCommand
     private static int Run(string modelRef, string? manifestRef, string profileRef, string[] inputs, bool json)
     {
         var profile = DeviceProfileCatalog.Load(profileRef);
-        var (bytes, origin, manifest) = ModelLoader.Resolve(modelRef, manifestRef, Environment.CurrentDirectory);
+        var (bytes, origin, manifest) = ModelLoader.Read(modelRef, manifestRef, Environment.CurrentDirectory);
         if (manifest.Inputs.Any(i => i.Modality == InputModality.Audio))
         {
             return AudioInference.Run(bytes, origin, manifest, profile, inputs, json);

@@ -44,7 +44,7 @@ public static class LinesightCommandLine
         {
             RunCommand.Create(),
             InferCommand.Create(),
-            PendingCommands.Bench(),
+            BenchCommand.Create(),
             PendingCommands.Quantize(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),

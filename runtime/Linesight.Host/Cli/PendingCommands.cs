@@ -8,16 +8,6 @@ namespace Linesight.Host.Cli;
 /// </summary>
 public static class PendingCommands
 {
-    public static Command Bench() => Pending(
-        new Command("bench", "Measure a model: latency p50/p90/p99, throughput, peak RSS, bytes allocated per run.")
-        {
-            new Option<string>("--model") { Description = "ONNX model file.", Required = true },
-            new Option<string>("--profile") { Description = "Device profile (name or file)." },
-            new Option<int>("--threads") { Description = "Intra-op threads." },
-            new Option<int>("--runs") { Description = "Timed runs after warm-up." },
-            JsonOption(),
-        }, "#10");
-
     public static Command Quantize() => Pending(
         new Command("quantize", "Static int8 QDQ quantization with calibration and an accuracy/speed report.")
         {

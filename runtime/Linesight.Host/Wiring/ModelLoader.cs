@@ -7,6 +7,9 @@ using Linesight.Inference.Sessions;
 
 namespace Linesight.Host.Wiring;
 
+/// <summary>A model file read into memory with the manifest that describes it; <see cref="Origin"/> names it in errors.</summary>
+public sealed record ModelFile(byte[] Bytes, string Origin, ModelManifest Manifest);
+
 /// <summary>Finds a model, its manifest and builds the session, from files or built-in assets.</summary>
 public static class ModelLoader
 {
@@ -16,15 +19,15 @@ public static class ModelLoader
     /// </summary>
     public static ModelSession Load(string modelRef, string? manifestRef, string baseDirectory, DeviceProfile profile)
     {
-        var (bytes, origin, manifest) = Resolve(modelRef, manifestRef, baseDirectory);
-        return ModelSession.Load(bytes, origin, manifest, profile);
+        var file = Read(modelRef, manifestRef, baseDirectory);
+        return ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
     }
 
-    /// <summary>The model's bytes, the name it goes by in errors, and its manifest.</summary>
-    public static (byte[] Bytes, string Origin, ModelManifest Manifest) Resolve(string modelRef, string? manifestRef, string baseDirectory)
+    /// <summary>Reads the model and resolves its manifest as <see cref="Load"/> does, without building a session.</summary>
+    public static ModelFile Read(string modelRef, string? manifestRef, string baseDirectory)
     {
         var (bytes, origin) = ReadModel(modelRef, baseDirectory);
-        return (bytes, origin, ResolveManifest(manifestRef, modelRef, origin, bytes, baseDirectory));
+        return new ModelFile(bytes, origin, ResolveManifest(manifestRef, modelRef, origin, bytes, baseDirectory));
     }
 
     private static (byte[] Bytes, string Origin) ReadModel(string modelRef, string baseDirectory)

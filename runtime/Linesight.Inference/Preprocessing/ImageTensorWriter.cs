@@ -15,6 +15,7 @@ public sealed class ImageTensorWriter
     private readonly float[] _gain;
     private readonly float[] _offset;
     private readonly int[] _x0;
+    private readonly int[] _x1;
     private readonly float[] _ax;
 
     public ImageTensorWriter(ImageInputSpec spec)
@@ -30,6 +31,7 @@ public sealed class ImageTensorWriter
             _offset[c] = -spec.MeanValues[c] / spec.StdValues[c];
         }
         _x0 = new int[spec.Width];
+        _x1 = new int[spec.Width];
         _ax = new float[spec.Width];
     }
 
@@ -60,38 +62,75 @@ public sealed class ImageTensorWriter
         var bpp = frame.Format.BytesPerPixel();
         var pixels = frame.Pixels;
 
+        // Column sampling once per frame: byte offsets of the two source pixels and the weight between them.
         var scaleX = (float)frame.Width / contentW;
         for (var x = 0; x < contentW; x++)
         {
-            (_x0[x], _ax[x]) = SampleAt(x, scaleX, frame.Width);
+            var (x0, ax) = SampleAt(x, scaleX, frame.Width);
+            _x0[x] = x0 * bpp;
+            _x1[x] = Math.Min(x0 + 1, frame.Width - 1) * bpp;
+            _ax[x] = ax;
         }
+        var columns = new Columns(_x0.AsSpan(0, contentW), _x1.AsSpan(0, contentW), _ax.AsSpan(0, contentW));
+        var (r, b) = frame.Format == PixelFormat.Rgb24 ? (0, 2) : (2, 0);
+
         var scaleY = (float)frame.Height / contentH;
         var plane = dstW * dstH;
+        var nchw = _spec.Layout == TensorLayout.Nchw;
         for (var y = 0; y < contentH; y++)
         {
             var (y0, ay) = SampleAt(y, scaleY, frame.Height);
             var y1 = Math.Min(y0 + 1, frame.Height - 1);
-            var row0 = pixels.Slice(y0 * frame.Stride, frame.Stride);
-            var row1 = pixels.Slice(y1 * frame.Stride, frame.Stride);
+            ReadOnlySpan<byte> row0 = pixels.Slice(y0 * frame.Stride, frame.Stride);
+            ReadOnlySpan<byte> row1 = pixels.Slice(y1 * frame.Stride, frame.Stride);
             var dy = contentY + y;
-            for (var x = 0; x < contentW; x++)
+            for (var c = 0; c < _channels; c++)
             {
-                var x0 = _x0[x];
-                var x1 = Math.Min(x0 + 1, frame.Width - 1) * bpp;
-                x0 *= bpp;
-                var ax = _ax[x];
-                var dx = contentX + x;
-                for (var c = 0; c < _channels; c++)
+                // NCHW: this row of this channel is contiguous. NHWC: every _channels-th element from here.
+                var (start, step) = nchw
+                    ? ((c * plane) + (dy * dstW) + contentX, 1)
+                    : ((((dy * dstW) + contentX) * _channels) + c, _channels);
+                var destination = tensor.Slice(start, ((contentW - 1) * step) + 1);
+                if (sourceChannel[c] >= 0)
                 {
-                    var value = sourceChannel[c] >= 0
-                        ? Bilinear(row0, row1, x0, x1, sourceChannel[c], ax, ay)
-                        : Luma(row0, row1, x0, x1, frame.Format, ax, ay);
-                    var index = _spec.Layout == TensorLayout.Nchw
-                        ? (c * plane) + (dy * dstW) + dx
-                        : (((dy * dstW) + dx) * _channels) + c;
-                    tensor[index] = (value * _gain[c]) + _offset[c];
+                    WriteRow(row0, row1, sourceChannel[c], ay, columns, _gain[c], _offset[c], destination, step);
+                }
+                else
+                {
+                    WriteLumaRow(row0, row1, r, b, ay, columns, _gain[c], _offset[c], destination, step);
                 }
             }
+        }
+    }
+
+    /// <summary>One output row of one channel straight from source channel <paramref name="s"/>.</summary>
+    private static void WriteRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int s, float ay, Columns columns,
+        float gain, float offset, Span<float> destination, int step)
+    {
+        var x0s = columns.X0;
+        var x1s = columns.X1;
+        var axs = columns.Ax;
+        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
+        {
+            destination[d] = (Bilinear(row0, row1, x0s[x], x1s[x], s, axs[x], ay) * gain) + offset;
+        }
+    }
+
+    /// <summary>One output row of a grey input computed from a colour frame.</summary>
+    private static void WriteLumaRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int r, int b, float ay, Columns columns,
+        float gain, float offset, Span<float> destination, int step)
+    {
+        var x0s = columns.X0;
+        var x1s = columns.X1;
+        var axs = columns.Ax;
+        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
+        {
+            var (x0, x1, ax) = (x0s[x], x1s[x], axs[x]);
+            // ITU-R BT.601 luma.
+            var value = (0.299f * Bilinear(row0, row1, x0, x1, r, ax, ay))
+                + (0.587f * Bilinear(row0, row1, x0, x1, 1, ax, ay))
+                + (0.114f * Bilinear(row0, row1, x0, x1, b, ax, ay));
+            destination[d] = (value * gain) + offset;
         }
     }
 
@@ -102,13 +141,14 @@ public sealed class ImageTensorWriter
         return top + (ay * (bottom - top));
     }
 
-    /// <summary>ITU-R BT.601 luma of a colour frame, for grey model inputs.</summary>
-    private static float Luma(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int x0, int x1, PixelFormat format, float ax, float ay)
+    /// <summary>Per output column: byte offsets of the left and right source pixels, and the weight of the right one.</summary>
+    private readonly ref struct Columns(ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> ax)
     {
-        var (r, b) = format == PixelFormat.Rgb24 ? (0, 2) : (2, 0);
-        return (0.299f * Bilinear(row0, row1, x0, x1, r, ax, ay))
-            + (0.587f * Bilinear(row0, row1, x0, x1, 1, ax, ay))
-            + (0.114f * Bilinear(row0, row1, x0, x1, b, ax, ay));
+        public ReadOnlySpan<int> X0 { get; } = x0;
+
+        public ReadOnlySpan<int> X1 { get; } = x1;
+
+        public ReadOnlySpan<float> Ax { get; } = ax;
     }
 
     /// <summary>Where the resized image lands inside the tensor, per resize mode.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Linesight.DeviceProfiles;
 using Linesight.Errors;
 using Linesight.Frames;
@@ -17,6 +16,13 @@ namespace Linesight.Inference.Sessions;
 /// output tensors allocated once and pinned for the session's life (ONNX Runtime reads and writes them in
 /// place). Not thread-safe: one inference stage owns it.
 /// </summary>
+/// <remarks>
+/// The engine path (<see cref="Run"/>: pre-processing into the pinned input, then ONNX Runtime writing into
+/// the pinned outputs) allocates nothing once warm. It runs through an <see cref="OrtIoBinding"/> bound once
+/// at load: the collection overloads of <c>InferenceSession.Run</c> build name and handle arrays on every
+/// call. Post-processing (<see cref="Postprocess"/>) still allocates its result object; pooling results
+/// belongs to a later issue, which is why the two halves stay separate.
+/// </remarks>
 public sealed class ModelSession : IFrameInference, IDisposable
 {
     private readonly InferenceSession _session;
@@ -30,6 +36,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
     private readonly IOutputPostprocessor[] _postprocessors;
     private readonly float[][] _outputs;
     private readonly OrtValue[] _outputValues;
+    private readonly OrtIoBinding _binding;
 
     private ModelSession(InferenceSession session, ModelManifest manifest, ModelIdentity identity, ExecutionProviderPlan plan)
     {
@@ -63,6 +70,14 @@ public sealed class ModelSession : IFrameInference, IDisposable
                 _outputValues[i] = OrtValue.CreateTensorValueFromMemory(_outputs[i], info.Shape);
             }
         }
+
+        // Bound once: every later run reuses the same native name and value handles.
+        _binding = _session.CreateIoBinding();
+        _binding.BindInput(_inputNames[0], _inputValue);
+        for (var i = 0; i < _outputNames.Length; i++)
+        {
+            _binding.BindOutput(_outputNames[i], _outputValues[i]);
+        }
     }
 
     public ModelManifest Manifest { get; }
@@ -79,31 +94,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// </summary>
     public static ModelSession Load(byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile)
     {
-        Native.OnnxRuntimeLibrary.Use(profile.Accelerator.OnnxRuntimeLibrary, $"profile '{profile.Name}'");
-        _ = OnnxRuntimeInfo.Environment();
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(modelBytes));
-        if (manifest.Sha256 is { } pinned && !pinned.Equals(sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ModelException($"{origin}: sha256 is {sha256} but manifest '{manifest.Id}' pins {pinned.ToLowerInvariant()}");
-        }
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = profile.Threads.IntraOp,
-            InterOpNumThreads = profile.Threads.InterOp,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        var plan = ExecutionProviderChain.Apply(options, profile);
-        InferenceSession session;
-        try
-        {
-            session = new InferenceSession(modelBytes, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelException($"{origin}: not a loadable ONNX model ({FirstLine(e.Message)})", e);
-        }
+        var (session, plan, sha256) = SessionLoader.Create(modelBytes, origin, manifest, profile);
         try
         {
             CheckAgainstManifest(session, manifest);
@@ -124,21 +115,40 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// <summary>Pre-processes, runs and post-processes one frame. The frame is not disposed here.</summary>
     public (IResultPayload Payload, StageTimings Timings) Infer(Frame frame)
     {
+        var timings = Run(frame);
+        var t0 = Stopwatch.GetTimestamp();
+        var payload = Postprocess();
+        var t1 = Stopwatch.GetTimestamp();
+        return (payload, timings with { PostprocessMicros = Micros(t0, t1) });
+    }
+
+    /// <summary>
+    /// The engine path: pre-processes <paramref name="frame"/> into the pinned input tensor and runs the model
+    /// into the pinned output tensors. Allocates nothing once warm. <see cref="StageTimings.PostprocessMicros"/>
+    /// is 0; call <see cref="Postprocess"/> for the result.
+    /// </summary>
+    public StageTimings Run(Frame frame)
+    {
         var t0 = Stopwatch.GetTimestamp();
         _imageWriter.Write(frame, _input);
         var t1 = Stopwatch.GetTimestamp();
-        _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues);
+        _session.RunWithBinding(_runOptions, _binding);
         var t2 = Stopwatch.GetTimestamp();
-        var payload = _postprocessors[0].Process(_outputs[0]);
-        var t3 = Stopwatch.GetTimestamp();
-        return (payload, new StageTimings(Micros(t0, t1), Micros(t1, t2), Micros(t2, t3)));
+        return new StageTimings(Micros(t0, t1), Micros(t1, t2), 0);
     }
+
+    /// <summary>
+    /// Turns the outputs of the last <see cref="Run"/> into a result. Allocates the result object (and its
+    /// score array): results are handed to other stages and are not pooled yet (a later issue).
+    /// </summary>
+    public IResultPayload Postprocess() => _postprocessors[0].Process(_outputs[0]);
 
     /// <summary>Makes a run in progress return early (ONNX Runtime's terminate flag); for shutdown.</summary>
     public void Terminate() => _runOptions.Terminate = true;
 
     public void Dispose()
     {
+        _binding.Dispose();
         foreach (var value in _outputValues)
         {
             value.Dispose();
@@ -147,6 +157,19 @@ public sealed class ModelSession : IFrameInference, IDisposable
         _runOptions.Dispose();
         _session.Dispose();
     }
+
+    /// <summary>The input tensor as the last <see cref="Run"/> left it (for the bare ONNX Runtime baseline).</summary>
+    internal ReadOnlySpan<float> InputTensor => _input;
+
+    internal long[] InputShape => _imageWriter.Shape;
+
+    internal string InputName => _inputNames[0];
+
+    internal IReadOnlyList<string> OutputNames => _outputNames;
+
+    /// <summary>Output <paramref name="index"/> as the last <see cref="Run"/> left it.</summary>
+    internal ReadOnlySpan<float> OutputTensor(int index) => _outputs[index];
+
 
     private static void CheckAgainstManifest(InferenceSession session, ModelManifest manifest)
     {

@@ -18,15 +18,7 @@ internal static class SessionLoader
         {
             throw new ModelException($"{origin}: sha256 is {sha256} but manifest '{manifest.Id}' pins {pinned.ToLowerInvariant()}");
         }
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = profile.Threads.IntraOp,
-            InterOpNumThreads = profile.Threads.InterOp,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        var plan = ExecutionProviderChain.Apply(options, profile);
+        using var options = CreateSessionOptions(profile, out var plan);
         try
         {
             return (new InferenceSession(modelBytes, options), plan, sha256);
@@ -34,6 +26,32 @@ internal static class SessionLoader
         catch (OnnxRuntimeException e)
         {
             throw new ModelException($"{origin}: not a loadable ONNX model ({e.Message.Split('\n')[0].Trim()})", e);
+        }
+    }
+
+    /// <summary>
+    /// The session options every Linesight session is built with for <paramref name="profile"/>; the caller
+    /// owns (disposes) them. Shared with the benchmark's bare baseline so both run on identical options.
+    /// </summary>
+    internal static SessionOptions CreateSessionOptions(DeviceProfile profile, out ExecutionProviderPlan plan)
+    {
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = profile.Threads.IntraOp,
+            InterOpNumThreads = profile.Threads.InterOp,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        try
+        {
+            plan = ExecutionProviderChain.Apply(options, profile);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
         }
     }
 }

@@ -73,7 +73,6 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("bench", "--model", "m.onnx")]
     [InlineData("firmware", "ping")]
     [InlineData("bundle", "verify")]
     public async Task Verbs_not_built_yet_say_so_with_exit_2(params string[] args)
@@ -183,6 +182,52 @@ public sealed class CliTests : IDisposable
         }
         b.Flush();
         return m.ToArray();
+    }
+
+    [Fact]
+    public async Task Bench_reports_engine_and_bare_onnx_runtime_as_json()
+    {
+        var r = await Cli.RunAsync(["bench", "--model", Repo.OrientationModel, "--threads", "1", "--runs", "150", "--warmup", "20", "--json"],
+            TimeSpan.FromSeconds(120));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Not a terminal: no progress on stderr.
+        Assert.Equal("", r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("ppocr-text-orientation", root.GetProperty("model").GetProperty("id").GetString());
+        Assert.Equal(150, root.GetProperty("runs").GetInt32());
+        Assert.Equal(1, root.GetProperty("threads").GetProperty("intraOp").GetInt32());
+        Assert.True(root.GetProperty("sessionLoadMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("peakRssMb").GetDouble() > 10);
+        var engine = root.GetProperty("engine");
+        AssertOrdered(engine.GetProperty("latencyMs"));
+        AssertOrdered(engine.GetProperty("runMs"));
+        Assert.True(engine.GetProperty("runsPerSecond").GetDouble() > 0);
+        Assert.Equal(0, engine.GetProperty("allocatedBytesPerRun").GetDouble());
+        var baseline = root.GetProperty("baseline");
+        AssertOrdered(baseline.GetProperty("runMs"));
+        Assert.True(baseline.GetProperty("runsPerSecond").GetDouble() > 0);
+        Assert.True(root.GetProperty("engineOverBaseline").GetProperty("runP50").GetDouble() > 0);
+        Assert.True(root.GetProperty("engineOverBaseline").GetProperty("runBlockMedian").GetDouble() > 0);
+        Assert.Equal(0, root.GetProperty("maxOutputDifference").GetDouble());
+
+        static void AssertOrdered(JsonElement latency)
+        {
+            var (p50, p90, p99) = (latency.GetProperty("p50").GetDouble(), latency.GetProperty("p90").GetDouble(), latency.GetProperty("p99").GetDouble());
+            Assert.True(p50 > 0 && p50 <= p90 && p90 <= p99, latency.ToString());
+        }
+    }
+
+    [Theory]
+    [InlineData("/nope/model.onnx: no such model file", "--model", "/nope/model.onnx")]
+    [InlineData("--runs: 0 is out of range", "--runs", "0")]
+    [InlineData("--threads: -1 is out of range", "--threads", "-1")]
+    [InlineData("--warmup: -5 is out of range", "--warmup", "-5")]
+    [InlineData("/nope/label.png", "--input", "/nope/label.png")]
+    public async Task Bench_with_bad_input_is_one_line_and_exit_2(string expected, params string[] args)
+    {
+        var full = args.Contains("--model") ? args : ["--model", Repo.OrientationModel, .. args];
+        AssertUserError(await Cli.RunAsync(["bench", .. full]), expected);
     }
 
     [Fact]

@@ -34,6 +34,42 @@ public sealed class ModelSessionTests
     }
 
     [Fact]
+    public void The_engine_path_allocates_nothing_per_run_once_warm()
+    {
+        using var session = Load();
+        var image = DecodedImage.DecodeFile(Path.Combine(Repo.SampleLabels, "label-01-a.png"));
+        using var frame = image.ToFrame(1, 0, DateTimeOffset.UnixEpoch);
+        for (var i = 0; i < 50; i++)
+        {
+            session.Run(frame);
+        }
+
+        const int Runs = 200;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Runs; i++)
+        {
+            session.Run(frame);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated == 0, $"{allocated} bytes over {Runs} engine runs ({allocated / (double)Runs:0.#} per run)");
+    }
+
+    [Fact]
+    public void Run_then_postprocess_gives_what_infer_gives()
+    {
+        using var session = Load();
+        var image = DecodedImage.DecodeFile(Path.Combine(Repo.SampleLabels, "label-01-a.png"));
+        using var frame = image.ToFrame(1, 0, DateTimeOffset.UnixEpoch);
+        var (inferred, _) = session.Infer(frame);
+        var timings = session.Run(frame);
+        var split = Assert.IsType<ClassificationPayload>(session.Postprocess());
+        Assert.Equal(((ClassificationPayload)inferred).Scores, split.Scores);
+        Assert.True(timings.PreprocessMicros > 0 && timings.InferenceMicros > 0);
+        Assert.Equal(0, timings.PostprocessMicros);
+    }
+
+    [Fact]
     public void Identity_carries_the_manifest_and_the_file_hash()
     {
         using var session = Load();
