@@ -27,6 +27,20 @@ public sealed class Frame : IDisposable
         _pixels = ArrayPool<byte>.Shared.Rent(Stride * height);
     }
 
+    private Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
+        DateTimeOffset captureTime, string sourceItem, byte[] pixels)
+    {
+        Width = width;
+        Height = height;
+        Format = format;
+        Stride = width * format.BytesPerPixel();
+        Sequence = sequence;
+        CaptureTimestamp = captureTimestamp;
+        CaptureTime = captureTime;
+        SourceItem = sourceItem;
+        _pixels = pixels;
+    }
+
     public int Width { get; }
     public int Height { get; }
     public PixelFormat Format { get; }
@@ -52,6 +66,21 @@ public sealed class Frame : IDisposable
     public Span<byte> Pixels => _pixels is { } p
         ? p.AsSpan(0, Stride * Height)
         : throw new ObjectDisposedException(nameof(Frame));
+
+    /// <summary>The pixels as memory, for asynchronous reads straight into the frame.</summary>
+    public Memory<byte> PixelMemory => _pixels is { } p
+        ? p.AsMemory(0, Stride * Height)
+        : throw new ObjectDisposedException(nameof(Frame));
+
+    /// <summary>
+    /// Moves the pixel buffer into a frame with capture identity (sequence, timestamps), once its pixels are
+    /// known to be complete; this frame gives up the buffer and must not be used afterwards.
+    /// </summary>
+    public Frame Restamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
+    {
+        var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
+        return new Frame(Width, Height, Format, sequence, captureTimestamp, captureTime, SourceItem, pixels) { PartId = PartId };
+    }
 
     public void Dispose()
     {

@@ -58,7 +58,7 @@ public static partial class RunCommand
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Decoding the source's images and loading the model are independent: overlap them (cold start).
-        var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time));
+        var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time, loggers));
         using var session = ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile);
         var (source, edge) = await sourceReady;
         foreach (var fallback in session.Providers.Fallbacks)
@@ -101,7 +101,7 @@ public static partial class RunCommand
         }
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, surface, log, time, statusInterval);
+        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         var statusTask = status.RunAsync(maxResults, stop, statusStop.Token);
         try
@@ -151,7 +151,7 @@ public static partial class RunCommand
     private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
@@ -203,8 +203,11 @@ public static partial class RunCommand
                 : link.FailedAttempts > 0 ? $"broker unreachable ({link.LastError}), retry #{link.FailedAttempts}"
                 : "broker connecting";
             var p50 = pipeline.Metrics.InferenceLatency.Percentile(50);
+            var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
+                ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
+                : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]

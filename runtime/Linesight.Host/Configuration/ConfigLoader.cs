@@ -63,6 +63,24 @@ public static class ConfigLoader
                     throw StrictJson.Invalid(origin, "$.source.fps", $"{folder.Fps} is out of range 0..1000 (0 = unthrottled)");
                 }
                 break;
+            case VideoSourceConfig video:
+                if (string.IsNullOrWhiteSpace(video.Input))
+                {
+                    throw StrictJson.Invalid(origin, "$.source.input", "must name a video file or stream URL");
+                }
+                if (video.Width is < 16 or > 8192 || video.Height is < 16 or > 8192)
+                {
+                    throw StrictJson.Invalid(origin, video.Width is < 16 or > 8192 ? "$.source.width" : "$.source.height", $"{video.Width}x{video.Height} is out of range 16..8192");
+                }
+                if (!double.IsFinite(video.Fps) || video.Fps < 0 || video.Fps > 1000)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.fps", $"{video.Fps} is out of range 0..1000 (0 keeps the input's rate)");
+                }
+                if (!double.IsFinite(video.StallTimeoutSeconds) || video.StallTimeoutSeconds is < 0.1 or > 3600)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{video.StallTimeoutSeconds} is out of range 0.1..3600");
+                }
+                break;
             default:
                 throw StrictJson.Invalid(origin, "$.source.type", "is not a source this build provides");
         }

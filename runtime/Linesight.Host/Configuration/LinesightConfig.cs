@@ -22,7 +22,26 @@ public sealed record DeviceIdentity(string Site, string Line, string Id);
 /// <summary>A frame source, keyed by "type".</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(ImageFolderSourceConfig), "image-folder")]
+[JsonDerivedType(typeof(VideoSourceConfig), "video")]
 public abstract record SourceConfig;
+
+/// <summary>
+/// A camera stream or video file decoded by a supervised ffmpeg: rtsp://, http:// or a file path.
+/// Live streams keep the freshest frame (drops are counted); files are played without drops.
+/// </summary>
+/// <param name="Fps">Output frame rate; 0 keeps the input's.</param>
+/// <param name="Loop">Files: start again at the end.</param>
+/// <param name="Realtime">Files: deliver at the file's own pace, as a camera would.</param>
+/// <param name="StallTimeoutSeconds">No frame for this long restarts ffmpeg.</param>
+public sealed record VideoSourceConfig(
+    string Input,
+    int Width,
+    int Height,
+    double Fps = 0,
+    bool Loop = false,
+    bool Realtime = false,
+    double StallTimeoutSeconds = 10,
+    string FfmpegPath = "ffmpeg") : SourceConfig;
 
 /// <summary>Replays still images in name order.</summary>
 /// <param name="Fps">Frames per second; 0 = as fast as inference takes them.</param>

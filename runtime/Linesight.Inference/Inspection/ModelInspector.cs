@@ -55,8 +55,9 @@ public static class ModelInspector
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
                 // A failing probe run is reported in the result; ONNX Runtime need not print it too.
                 LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-                EnableProfiling = true,
+                // The prefix first: enabling profiling hands ONNX Runtime the prefix set at that moment.
                 ProfileOutputPathPrefix = Path.Combine(profileDir.FullName, "run"),
+                EnableProfiling = true,
             };
             var plan = ExecutionProviderChain.Apply(options, profile);
             InferenceSession session;
@@ -81,7 +82,9 @@ public static class ModelInspector
                 {
                     error = $"a run with zero-filled inputs failed, so only nodes that ran are listed ({e.Message.Split('\n')[0].Trim()})";
                 }
-                var placements = ReadPlacements(session.EndProfiling());
+                var profileFile = session.EndProfiling();
+                var placements = ReadPlacements(profileFile);
+                File.Delete(profileFile);
                 return new ModelInspection(facts, inputs, outputs, plan, placements, error);
             }
         }

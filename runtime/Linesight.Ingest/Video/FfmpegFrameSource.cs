@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+using Linesight.Errors;
+using Linesight.Frames;
+using Microsoft.Extensions.Logging;
+
+namespace Linesight.Ingest.Video;
+
+/// <summary>
+/// Frames from ffmpeg, run as a supervised child process (the way most edge stacks ingest RTSP and video):
+/// ffmpeg decodes and scales to raw RGB on its stdout; we cut it into frames. A crashed ffmpeg, a closed
+/// live stream or a stall (no frame within the stall timeout) kills the child and starts a new one after
+/// an exponential back-off; <see cref="Health"/> says what happened. A file that ends (without loop) ends
+/// the stream normally.
+/// </summary>
+public sealed partial class FfmpegFrameSource : IFrameSource
+{
+    private readonly FfmpegSourceOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private volatile SourceHealth _health = SourceHealth.Initial;
+    private volatile int _processId;
+
+    public FfmpegFrameSource(string name, FfmpegSourceOptions options, TimeProvider time, ILogger logger)
+    {
+        options.Validate(name);
+        Name = name;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Name { get; }
+
+    public SourceHealth Health => _health;
+
+    /// <summary>The running ffmpeg's process id (0 when none runs); for supervision tests and diagnostics.</summary>
+    public int ProcessId => _processId;
+
+    public async Task RunAsync(ChannelWriter<Frame> output, CancellationToken cancellationToken)
+    {
+        var delay = _options.InitialRestartDelay;
+        long sequence = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var (ended, error, delivered) = await RunOnceAsync(output, () => ++sequence, cancellationToken).ConfigureAwait(false);
+            if (ended)
+            {
+                _health = _health with { State = SourceState.Ended, NextAttempt = null };
+                return;
+            }
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            if (delivered > 0)
+            {
+                delay = _options.InitialRestartDelay; // it worked for a while: a fresh failure starts the back-off again
+            }
+            var wait = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.75 + (Random.Shared.NextDouble() * 0.5)));
+            _health = _health with { State = SourceState.Restarting, Restarts = _health.Restarts + 1, LastError = error, NextAttempt = _time.GetUtcNow() + wait };
+            LogRestart(_logger, Name, error, _health.Restarts, wait.TotalSeconds);
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRestartDelay.Ticks));
+        }
+    }
+
+    /// <summary>One ffmpeg lifetime. Returns whether the stream ended for good, and why it stopped otherwise.</summary>
+    private async Task<(bool Ended, string Error, long Delivered)> RunOnceAsync(ChannelWriter<Frame> output, Func<long> nextSequence, CancellationToken cancellationToken)
+    {
+        using var process = StartFfmpeg();
+        _processId = process.Id;
+        var stderrTail = new StderrTail(process);
+        var frameBytes = _options.Width * _options.Height * 3;
+        var stdout = process.StandardOutput.BaseStream;
+        long delivered = 0;
+        try
+        {
+            while (true)
+            {
+                var frame = new Frame(_options.Width, _options.Height, PixelFormat.Rgb24, 0, 0, default, Name);
+                int read;
+                using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    stall.CancelAfter(_options.EffectiveStallTimeout);
+                    try
+                    {
+                        read = await stdout.ReadAtLeastAsync(frame.PixelMemory, frameBytes, throwOnEndOfStream: false, stall.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        frame.Dispose();
+                        return (false, $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s", delivered);
+                    }
+                    catch
+                    {
+                        frame.Dispose();
+                        throw;
+                    }
+                }
+                if (read < frameBytes)
+                {
+                    frame.Dispose();
+                    await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+                    var code = process.HasExited ? process.ExitCode : -1;
+                    var tail = stderrTail.Text;
+                    if (code == 0 && !_options.IsLive && !_options.Loop)
+                    {
+                        return (true, "", delivered);
+                    }
+                    return (false, code == 0
+                        ? "stream closed"
+                        : string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited with code {code}{(tail.Length > 0 ? ": " + tail : "")}"), delivered);
+                }
+                var stamped = frame.Restamp(nextSequence(), _time.GetTimestamp(), _time.GetUtcNow());
+                try
+                {
+                    await output.WriteAsync(stamped, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    stamped.Dispose();
+                    throw;
+                }
+                delivered++;
+                _health = _health with { State = SourceState.Running, Frames = _health.Frames + 1, NextAttempt = null };
+            }
+        }
+        catch (TimeoutException)
+        {
+            return (false, "ffmpeg closed its output but did not exit", delivered);
+        }
+        finally
+        {
+            _processId = 0;
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private Process StartFfmpeg()
+    {
+        var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin" };
+        if (_options.Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) || _options.Input.StartsWith("rtsps://", StringComparison.OrdinalIgnoreCase))
+        {
+            // TCP: no smeared frames from UDP loss on a busy plant network.
+            args.AddRange(["-rtsp_transport", "tcp"]);
+        }
+        if (!_options.IsLive && _options.Realtime)
+        {
+            args.Add("-re");
+        }
+        if (!_options.IsLive && _options.Loop)
+        {
+            args.AddRange(["-stream_loop", "-1"]);
+        }
+        var filters = string.Create(CultureInfo.InvariantCulture, $"scale={_options.Width}:{_options.Height}");
+        if (_options.Fps > 0)
+        {
+            filters += string.Create(CultureInfo.InvariantCulture, $",fps={_options.Fps}");
+        }
+        args.AddRange(["-i", _options.Input, "-an", "-vf", filters, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
+        var info = new ProcessStartInfo(_options.FfmpegPath, args)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        try
+        {
+            return Process.Start(info) ?? throw new InputException($"{Name}: {_options.FfmpegPath} did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InputException($"{Name}: cannot run {_options.FfmpegPath} ({e.Message}); install ffmpeg (Debian package ffmpeg)", e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: {Error}; restart #{Restarts} in {Seconds:0.0}s")]
+    private static partial void LogRestart(ILogger logger, string source, string error, int restarts, double seconds);
+
+    /// <summary>Keeps the last lines ffmpeg wrote to stderr, to say why it died.</summary>
+    private sealed class StderrTail
+    {
+        private readonly Queue<string> _lines = new();
+        private readonly Lock _gate = new();
+
+        public StderrTail(Process process)
+        {
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { Length: > 0 } line)
+                {
+                    lock (_gate)
+                    {
+                        _lines.Enqueue(line.Trim());
+                        if (_lines.Count > 3)
+                        {
+                            _lines.Dequeue();
+                        }
+                    }
+                }
+            };
+            process.BeginErrorReadLine();
+        }
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return string.Join(" | ", _lines);
+                }
+            }
+        }
+    }
+}
