@@ -23,7 +23,7 @@ namespace Linesight.DeviceProfiles;
 /// the same model on the same profile and ONNX Runtime version start from it. Null: no cache.
 /// </param>
 public sealed record SessionSettings(
-    GraphOptimizationLevel GraphOptimizationLevel = GraphOptimizationLevel.All,
+    GraphOptimization GraphOptimizationLevel = GraphOptimization.All,
     SessionExecutionMode ExecutionMode = SessionExecutionMode.Sequential,
     bool AllowIntraOpSpinning = true,
     bool DisableCpuFallback = false,
@@ -39,8 +39,8 @@ public sealed record SessionSettings(
 }
 
 /// <summary>ONNX Runtime graph optimisation levels, as the profile spells them.</summary>
-[JsonConverter(typeof(LowerCaseEnumConverter<GraphOptimizationLevel>))]
-public enum GraphOptimizationLevel
+[JsonConverter(typeof(LowerCaseEnumConverter<GraphOptimization>))]
+public enum GraphOptimization
 {
     Disabled,
     Basic,

@@ -79,11 +79,11 @@ internal static class SessionLoader
         }
     }
 
-    internal static GraphOptimizationLevel OrtLevel(DeviceProfiles.GraphOptimizationLevel level) => level switch
+    internal static GraphOptimizationLevel OrtLevel(GraphOptimization level) => level switch
     {
-        DeviceProfiles.GraphOptimizationLevel.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
-        DeviceProfiles.GraphOptimizationLevel.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        DeviceProfiles.GraphOptimizationLevel.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+        GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
         _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
     };
 }
