@@ -3,12 +3,13 @@ using System.Text.Json.Serialization;
 namespace Linesight.DeviceProfiles;
 
 /// <summary>
-/// One board, fully: accelerator, threads, the quantization its NPU wants, MQTT defaults, and the wiring
+/// One board, fully: accelerator, threads, session options, the quantization its NPU wants, MQTT defaults, and the wiring
 /// (GPIO, sensors, line MCU, cameras). Immutable, validated at load by <see cref="DeviceProfileValidator"/>.
 /// </summary>
 /// <param name="Quantization">The QDQ preset `linesight quantize --profile` uses for this NPU.</param>
 /// <param name="Gpio">Trigger/reject wired straight to the board; null when the line MCU drives them.</param>
 /// <param name="LineMcu">Serial link to the line MCU; null when the board has none.</param>
+/// <param name="Session">How ONNX Runtime builds sessions; null: ONNX Runtime's defaults (<see cref="SessionSettings.Default"/>).</param>
 /// <param name="Source">Free-text provenance: where the EP names and options come from (vendor documentation).</param>
 /// <param name="Schema">The editor hint <c>$schema</c>; never read by the runtime.</param>
 public sealed record DeviceProfile(
@@ -23,9 +24,14 @@ public sealed record DeviceProfile(
     LineMcuLink? LineMcu = null,
     IReadOnlyList<SensorSettings>? Sensors = null,
     IReadOnlyList<CameraSettings>? Cameras = null,
+    SessionSettings? Session = null,
     string? Source = null,
     [property: JsonPropertyName("$schema")] string? Schema = null)
 {
+    /// <summary>Session settings, ONNX Runtime's defaults when the profile has no <c>session</c> section.</summary>
+    [JsonIgnore]
+    public SessionSettings SessionOrDefault => Session ?? SessionSettings.Default;
+
     /// <summary>Sensors, empty when none are wired.</summary>
     [JsonIgnore]
     public IReadOnlyList<SensorSettings> SensorList => Sensors ?? [];

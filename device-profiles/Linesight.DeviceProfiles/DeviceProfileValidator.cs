@@ -29,6 +29,10 @@ internal static class DeviceProfileValidator
         Accelerator(profile.Accelerator, origin);
         Range(profile.Threads.IntraOp, 0, MaxThreads, origin, "$.threads.intraOp");
         Range(profile.Threads.InterOp, 0, MaxThreads, origin, "$.threads.interOp");
+        if (profile.Session is { } session)
+        {
+            Session(session, profile.Accelerator, origin);
+        }
         Quantization(profile.Quantization, origin);
         Mqtt(profile.Mqtt, origin);
         if (profile.Gpio is { } gpio)
@@ -109,6 +113,34 @@ internal static class DeviceProfileValidator
                     throw StrictJson.Invalid(origin, $"{path}.options.{key}", $"option value must be 1..{MaxOptionLength} characters");
                 }
             }
+        }
+    }
+
+    private static void Session(SessionSettings session, AcceleratorSettings accelerator, string origin)
+    {
+        const string at = "$.session";
+        if (session.DisableCpuFallback && accelerator.ExecutionProviders.Any(p => p.Name == KnownExecutionProviders.Cpu))
+        {
+            throw StrictJson.Invalid(origin, $"{at}.disableCpuFallback",
+                "cannot be true while accelerator.executionProviders lists \"CPU\"; ONNX Runtime refuses that combination " +
+                "(remove \"CPU\" to require the accelerator for every node, or set disableCpuFallback to false)");
+        }
+        foreach (var (name, size) in session.FreeDimensions)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.Length > MaxOptionLength)
+            {
+                throw StrictJson.Invalid(origin, $"{at}.freeDimensionOverrides",
+                    $"dimension name '{name}' must be 1..{MaxOptionLength} characters, not blank");
+            }
+            if (size < 1)
+            {
+                throw StrictJson.Invalid(origin, $"{at}.freeDimensionOverrides.{name}", $"{size} is not a dimension size (must be ≥ 1)");
+            }
+        }
+        if (session.OptimizedModelCacheDir is { } cache && (string.IsNullOrWhiteSpace(cache) || !cache.StartsWith('/')))
+        {
+            throw StrictJson.Invalid(origin, $"{at}.optimizedModelCacheDir",
+                $"'{cache}' is not an absolute directory path (a service's working directory is not a place for a cache)");
         }
     }
 

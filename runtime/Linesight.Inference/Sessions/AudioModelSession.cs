@@ -31,11 +31,12 @@ public sealed class AudioModelSession : IDisposable
     private readonly float[] _resultOutput;
     private readonly IOutputPostprocessor _postprocessor;
 
-    private AudioModelSession(InferenceSession session, ModelManifest manifest, ModelIdentity identity, ExecutionProviderPlan plan)
+    private AudioModelSession(InferenceSession session, ModelManifest manifest, ModelIdentity identity, ExecutionProviderPlan plan, OptimizedModelCacheResult cache)
     {
         _session = session;
         Identity = identity;
         Providers = plan;
+        OptimizedModelCache = cache;
         var audio = manifest.Inputs.Single(i => i.Modality == InputModality.Audio);
         (SampleRate, _window, _context) = (audio.Audio!.SampleRate, audio.Audio.Window, audio.Audio.Context);
         _audio = new float[_context + _window];
@@ -106,6 +107,9 @@ public sealed class AudioModelSession : IDisposable
 
     public ExecutionProviderPlan Providers { get; }
 
+    /// <summary>What the profile's optimised-model cache did for this load; <see cref="OptimizedModelCacheUse.Off"/> when it sets none.</summary>
+    public OptimizedModelCacheResult OptimizedModelCache { get; }
+
     /// <summary>Sample rate the model wants.</summary>
     public int SampleRate { get; }
 
@@ -119,11 +123,11 @@ public sealed class AudioModelSession : IDisposable
         {
             throw new ModelException($"{origin}: manifest '{manifest.Id}' is not a streaming audio model (one audio input, plus state and constant tensor inputs)");
         }
-        var (session, plan, sha256) = SessionLoader.Create(modelBytes, origin, manifest, profile);
+        var (session, plan, sha256, cache) = SessionLoader.Create(modelBytes, origin, manifest, profile);
         try
         {
             CheckAgainstManifest(session, manifest);
-            return new AudioModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan);
+            return new AudioModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan, cache);
         }
         catch (Exception e) when (e is ModelException or OnnxRuntimeException)
         {

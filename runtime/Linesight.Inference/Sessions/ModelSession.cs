@@ -38,12 +38,13 @@ public sealed class ModelSession : IFrameInference, IDisposable
     private readonly OrtValue[] _outputValues;
     private readonly OrtIoBinding _binding;
 
-    private ModelSession(InferenceSession session, ModelManifest manifest, ModelIdentity identity, ExecutionProviderPlan plan)
+    private ModelSession(InferenceSession session, ModelManifest manifest, ModelIdentity identity, ExecutionProviderPlan plan, OptimizedModelCacheResult cache)
     {
         _session = session;
         Manifest = manifest;
         Identity = identity;
         Providers = plan;
+        OptimizedModelCache = cache;
         var input = manifest.Inputs[0];
         _imageWriter = new ImageTensorWriter(input.Image!);
         _input = new float[_imageWriter.ElementCount];
@@ -88,17 +89,20 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     public ExecutionProviderPlan Providers { get; }
 
+    /// <summary>What the profile's optimised-model cache did for this load; <see cref="OptimizedModelCacheUse.Off"/> when it sets none.</summary>
+    public OptimizedModelCacheResult OptimizedModelCache { get; }
+
     /// <summary>
     /// Loads <paramref name="modelBytes"/> (named <paramref name="origin"/> in errors), checks it against
     /// the manifest, and warms it up. Model faults are <see cref="ModelException"/>s naming the file.
     /// </summary>
     public static ModelSession Load(byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile)
     {
-        var (session, plan, sha256) = SessionLoader.Create(modelBytes, origin, manifest, profile);
+        var (session, plan, sha256, cache) = SessionLoader.Create(modelBytes, origin, manifest, profile);
         try
         {
             CheckAgainstManifest(session, manifest);
-            return new ModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan);
+            return new ModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan, cache);
         }
         catch (ModelException e)
         {

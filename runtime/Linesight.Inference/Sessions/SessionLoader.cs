@@ -9,7 +9,12 @@ namespace Linesight.Inference.Sessions;
 /// <summary>Creates a checked, configured ONNX Runtime session from a model and a profile.</summary>
 internal static class SessionLoader
 {
-    public static (InferenceSession Session, ExecutionProviderPlan Plan, string Sha256) Create(byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile)
+    /// <summary>
+    /// A session for <paramref name="modelBytes"/> on <paramref name="profile"/>, through the profile's
+    /// optimised-model cache when it sets one. <paramref name="origin"/> names the model in errors.
+    /// </summary>
+    public static (InferenceSession Session, ExecutionProviderPlan Plan, string Sha256, OptimizedModelCacheResult Cache) Create(
+        byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile)
     {
         Native.OnnxRuntimeLibrary.Use(profile.Accelerator.OnnxRuntimeLibrary, $"profile '{profile.Name}'");
         _ = OnnxRuntimeInfo.Environment();
@@ -21,7 +26,13 @@ internal static class SessionLoader
         using var options = CreateSessionOptions(profile, out var plan);
         try
         {
-            return (new InferenceSession(modelBytes, options), plan, sha256);
+            if (profile.SessionOrDefault.OptimizedModelCacheDir is not { } cacheDir)
+            {
+                return (new InferenceSession(modelBytes, options), plan, sha256, OptimizedModelCacheResult.Off);
+            }
+            var cache = new OptimizedModelCache(cacheDir, sha256, profile, plan, OnnxRuntimeInfo.Version);
+            var (session, result) = cache.Load(modelBytes, options);
+            return (session, plan, sha256, result);
         }
         catch (OnnxRuntimeException e)
         {
@@ -30,21 +41,34 @@ internal static class SessionLoader
     }
 
     /// <summary>
-    /// The session options every Linesight session is built with for <paramref name="profile"/>; the caller
-    /// owns (disposes) them. Shared with the benchmark's bare baseline so both run on identical options.
+    /// The session options every Linesight session is built with for <paramref name="profile"/>: threads, the
+    /// profile's <c>session</c> section and its providers; the caller owns (disposes) them. Shared with the
+    /// benchmark's bare baseline so both run on identical options. The optimised-model cache is not applied
+    /// here: it needs the model, and <see cref="Create"/> handles it.
     /// </summary>
     internal static SessionOptions CreateSessionOptions(DeviceProfile profile, out ExecutionProviderPlan plan)
     {
+        var session = profile.SessionOrDefault;
         var options = new SessionOptions
         {
             IntraOpNumThreads = profile.Threads.IntraOp,
             InterOpNumThreads = profile.Threads.InterOp,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = session.ExecutionMode == SessionExecutionMode.Parallel ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = OrtLevel(session.GraphOptimizationLevel),
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         try
         {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", session.AllowIntraOpSpinning ? "1" : "0");
+            if (session.DisableCpuFallback)
+            {
+                // The profile validator has made sure CPU is not also listed; ONNX Runtime rejects that pair.
+                options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
+            }
+            foreach (var (name, size) in session.FreeDimensions)
+            {
+                options.AddFreeDimensionOverrideByName(name, size);
+            }
             plan = ExecutionProviderChain.Apply(options, profile);
             return options;
         }
@@ -54,4 +78,12 @@ internal static class SessionLoader
             throw;
         }
     }
+
+    internal static GraphOptimizationLevel OrtLevel(GraphOptimization level) => level switch
+    {
+        GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+        GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+    };
 }

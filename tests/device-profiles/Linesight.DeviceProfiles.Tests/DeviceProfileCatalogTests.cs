@@ -137,6 +137,19 @@ public sealed class DeviceProfileCatalogTests : IDisposable
         { "quantization format unknown", "$.quantization.format" },
         { "qos 3", "$.mqtt.qos" },
         { "topic prefix with a wildcard", "$.mqtt.topicPrefix" },
+        { "unknown session field", "$.session.intraOpThreads" },
+        { "optimisation level unknown", "$.session.graphOptimizationLevel" },
+        { "optimisation level in capitals", "$.session.graphOptimizationLevel" },
+        { "execution mode unknown", "$.session.executionMode" },
+        { "spinning as a string", "$.session.allowIntraOpSpinning" },
+        { "cpu fallback as a number", "$.session.disableCpuFallback" },
+        { "cpu fallback disabled with CPU listed", "$.session.disableCpuFallback" },
+        { "free dimension zero", "$.session.freeDimensionOverrides.batch" },
+        { "free dimension negative", "$.session.freeDimensionOverrides.batch" },
+        { "free dimension not an integer", "$.session.freeDimensionOverrides.batch" },
+        { "free dimension with a blank name", "$.session.freeDimensionOverrides" },
+        { "relative cache directory", "$.session.optimizedModelCacheDir" },
+        { "empty cache directory", "$.session.optimizedModelCacheDir" },
     };
 
     [Theory]
@@ -279,6 +292,19 @@ public sealed class DeviceProfileCatalogTests : IDisposable
             case "quantization format unknown": doc["quantization"]!["format"] = "qlinear"; break;
             case "qos 3": doc["mqtt"]!["qos"] = 3; break;
             case "topic prefix with a wildcard": doc["mqtt"]!["topicPrefix"] = "plant/#"; break;
+            case "unknown session field": Session(doc)["intraOpThreads"] = 2; break;
+            case "optimisation level unknown": Session(doc)["graphOptimizationLevel"] = "fast"; break;
+            case "optimisation level in capitals": Session(doc)["graphOptimizationLevel"] = "All"; break;
+            case "execution mode unknown": Session(doc)["executionMode"] = "concurrent"; break;
+            case "spinning as a string": Session(doc)["allowIntraOpSpinning"] = "0"; break;
+            case "cpu fallback as a number": Session(doc)["disableCpuFallback"] = 1; break;
+            case "cpu fallback disabled with CPU listed": Session(doc)["disableCpuFallback"] = true; break;
+            case "free dimension zero": Session(doc)["freeDimensionOverrides"] = new JsonObject { ["batch"] = 0 }; break;
+            case "free dimension negative": Session(doc)["freeDimensionOverrides"] = new JsonObject { ["batch"] = -1 }; break;
+            case "free dimension not an integer": Session(doc)["freeDimensionOverrides"] = new JsonObject { ["batch"] = 1.5 }; break;
+            case "free dimension with a blank name": Session(doc)["freeDimensionOverrides"] = new JsonObject { [" "] = 1 }; break;
+            case "relative cache directory": Session(doc)["optimizedModelCacheDir"] = "cache/ort"; break;
+            case "empty cache directory": Session(doc)["optimizedModelCacheDir"] = ""; break;
             case "duplicate camera name": doc["cameras"]!.AsArray()[1]!["name"] = camera["name"]!.GetValue<string>(); break;
             case "trigger and reject on one pin": gpio["rejectPin"] = gpio["triggerPin"]!.GetValue<int>(); break;
             case "provider name unknown": providers[0]!["name"] = "NPU"; break;
@@ -286,6 +312,77 @@ public sealed class DeviceProfileCatalogTests : IDisposable
             case "duplicate sensor name": spi["name"] = i2c["name"]!.GetValue<string>(); break;
             default: throw new ArgumentException("no such mutation: " + mutation, nameof(mutation));
         }
+    }
+
+    private static JsonObject Session(JsonObject doc) => doc["session"]!.AsObject();
+
+    [Fact]
+    public void A_full_session_section_reads_into_typed_settings_and_fits_the_schema()
+    {
+        var doc = Base();
+        doc["session"] = new JsonObject
+        {
+            ["graphOptimizationLevel"] = "extended",
+            ["executionMode"] = "parallel",
+            ["allowIntraOpSpinning"] = false,
+            ["freeDimensionOverrides"] = new JsonObject { ["batch"] = 1, ["height"] = 48 },
+            ["optimizedModelCacheDir"] = "/var/cache/linesight/ort",
+        };
+        var path = Write(doc.ToJsonString());
+        var session = DeviceProfileCatalog.LoadFile(path).SessionOrDefault;
+        Assert.Equal(GraphOptimization.Extended, session.GraphOptimizationLevel);
+        Assert.Equal(SessionExecutionMode.Parallel, session.ExecutionMode);
+        Assert.False(session.AllowIntraOpSpinning);
+        Assert.False(session.DisableCpuFallback);
+        Assert.Equal(new Dictionary<string, int> { ["batch"] = 1, ["height"] = 48 }, session.FreeDimensions);
+        Assert.Equal("/var/cache/linesight/ort", session.OptimizedModelCacheDir);
+        Assert.Null(SchemaValidator.Errors(path));
+    }
+
+    [Fact]
+    public void Without_a_session_section_the_onnx_runtime_defaults_apply()
+    {
+        var doc = Base();
+        doc.Remove("session");
+        var path = Write(doc.ToJsonString());
+        var profile = DeviceProfileCatalog.LoadFile(path);
+        Assert.Null(profile.Session);
+        Assert.Equal(new SessionSettings(GraphOptimization.All, SessionExecutionMode.Sequential, AllowIntraOpSpinning: true, DisableCpuFallback: false),
+            profile.SessionOrDefault);
+        Assert.Empty(profile.SessionOrDefault.FreeDimensions);
+        Assert.Null(SchemaValidator.Errors(path));
+    }
+
+    [Fact]
+    public void Cpu_fallback_may_be_disabled_when_cpu_is_not_listed()
+    {
+        var doc = Base();
+        Session(doc)["disableCpuFallback"] = true;
+        var providers = doc["accelerator"]!["executionProviders"]!.AsArray();
+        providers.RemoveAt(providers.Count - 1);
+        var path = Write(doc.ToJsonString());
+        Assert.True(DeviceProfileCatalog.LoadFile(path).SessionOrDefault.DisableCpuFallback);
+        Assert.Null(SchemaValidator.Errors(path));
+    }
+
+    [Fact]
+    public void Cpu_listed_with_cpu_fallback_disabled_says_why()
+    {
+        var doc = Base();
+        Mutate(doc, "cpu fallback disabled with CPU listed");
+        var e = Assert.Throws<ConfigurationException>(() => DeviceProfileCatalog.LoadFile(Write(doc.ToJsonString())));
+        Assert.Contains("lists \"CPU\"; ONNX Runtime refuses that combination", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shipped_profiles_set_the_session_options_the_research_supports()
+    {
+        Assert.False(DeviceProfileCatalog.Load("raspberry-pi-5").SessionOrDefault.AllowIntraOpSpinning);
+        foreach (var npu in new[] { "amd-ryzen-ai", "huawei-atlas-200i-a2", "intel-core-ultra-npu", "nxp-imx8mp", "qualcomm-qcs6490", "rockchip-rk1808" })
+        {
+            Assert.Equal("/var/cache/linesight/ort", DeviceProfileCatalog.Load(npu).SessionOrDefault.OptimizedModelCacheDir);
+        }
+        Assert.Null(DeviceProfileCatalog.Load("generic-x64-cpu").Session);
     }
 
     private string Write(string json)
