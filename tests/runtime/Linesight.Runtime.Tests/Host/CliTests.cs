@@ -384,6 +384,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_plays_a_video_file_through_ffmpeg_and_ends_when_it_does()
+    {
+        var video = Path.Combine(_dir.Path, "line.mkv");
+        using (var ffmpeg = System.Diagnostics.Process.Start("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x96:rate=10:duration=1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p", video])!)
+        {
+            await ffmpeg.WaitForExitAsync();
+        }
+        await using var broker = await Mosquitto.StartAsync();
+        var config = _dir.File("line.json", ConfigLoaderTests.Valid(Repo.SampleLabels, Repo.OrientationModel, broker.Url)
+            .Replace($"\"type\": \"image-folder\", \"path\": \"{Repo.SampleLabels}\",", $"\"type\": \"video\", \"input\": \"{video}\", \"width\": 192, \"height\": 48,", StringComparison.Ordinal)
+            .Replace("\"fps\": 10, \"loop\": false", "\"fps\": 0", StringComparison.Ordinal));
+        await using var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/+/+/+/+/result");
+        var r = await Cli.RunAsync(["run", "--config", config], TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("15 results delivered, 0 undelivered", r.Stderr, StringComparison.Ordinal);
+        var results = sub.Take(15, "/result", Wait);
+        Assert.Equal(Enumerable.Range(1, 15), results.Select(x => x.GetProperty("seq").GetInt32()));
+    }
+
+    [Fact]
     public async Task A_killed_run_is_reported_offline_by_its_last_will()
     {
         await using var broker = await Mosquitto.StartAsync();
