@@ -13,23 +13,16 @@ public sealed class Frame : IDisposable
 
     public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
         DateTimeOffset captureTime, string sourceItem)
+        : this(width, height, format, sequence, captureTimestamp, captureTime, sourceItem,
+            ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height)))
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
-        Width = width;
-        Height = height;
-        Format = format;
-        Stride = width * format.BytesPerPixel();
-        Sequence = sequence;
-        CaptureTimestamp = captureTimestamp;
-        CaptureTime = captureTime;
-        SourceItem = sourceItem;
-        _pixels = ArrayPool<byte>.Shared.Rent(Stride * height);
     }
 
     private Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
         DateTimeOffset captureTime, string sourceItem, byte[] pixels)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         Width = width;
         Height = height;
         Format = format;

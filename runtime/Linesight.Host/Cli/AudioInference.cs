@@ -20,15 +20,7 @@ internal static class AudioInference
         using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
         if (json)
         {
-            w.WriteStartObject();
-            w.WriteStartObject("model");
-            w.WriteString("id", session.Identity.Id);
-            w.WriteString("version", session.Identity.Version);
-            w.WriteString("sha256", session.Identity.Sha256);
-            w.WriteEndObject();
-            w.WriteString("profile", profile.Name);
-            w.WriteString("executionProvider", session.Providers.Primary);
-            w.WriteStartArray("results");
+            InferCommand.WriteHeader(w, session.Identity, profile.Name, session.Providers.Primary);
         }
         for (var c = 0; c < clips.Length; c++)
         {

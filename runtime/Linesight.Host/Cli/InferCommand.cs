@@ -47,15 +47,7 @@ public static class InferCommand
         using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
         if (json)
         {
-            w.WriteStartObject();
-            w.WriteStartObject("model");
-            w.WriteString("id", session.Identity.Id);
-            w.WriteString("version", session.Identity.Version);
-            w.WriteString("sha256", session.Identity.Sha256);
-            w.WriteEndObject();
-            w.WriteString("profile", profile.Name);
-            w.WriteString("executionProvider", session.Providers.Primary);
-            w.WriteStartArray("results");
+            WriteHeader(w, session.Identity, profile.Name, session.Providers.Primary);
         }
         long sequence = 0;
         foreach (var image in images)
@@ -91,5 +83,19 @@ public static class InferCommand
             stdout.Write("\n"u8);
         }
         return CliOutcome.Success;
+    }
+
+    /// <summary>Opens an `infer --json` document: the model, the profile and the provider, then the results array.</summary>
+    internal static void WriteHeader(Utf8JsonWriter w, Results.ModelIdentity model, string profile, string provider)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("model");
+        w.WriteString("id", model.Id);
+        w.WriteString("version", model.Version);
+        w.WriteString("sha256", model.Sha256);
+        w.WriteEndObject();
+        w.WriteString("profile", profile);
+        w.WriteString("executionProvider", provider);
+        w.WriteStartArray("results");
     }
 }
