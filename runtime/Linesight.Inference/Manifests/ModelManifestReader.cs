@@ -114,7 +114,8 @@ public static class ModelManifestReader
         }
     }
 
-    private static string ModalityName(InputModality modality) => modality switch
+    /// <summary>The modality as manifests spell it ("time-series").</summary>
+    internal static string ModalityName(InputModality modality) => modality switch
     {
         InputModality.TimeSeries => "time-series",
         _ => modality.ToString().ToLowerInvariant(),

@@ -117,7 +117,7 @@ public sealed class MultimodalModelSession : IDisposable
             || manifest.Inputs.Any(i => i.Modality is not (InputModality.Image or InputModality.TimeSeries or InputModality.Tensor)))
         {
             throw new ModelException(
-                $"{origin}: manifest '{manifest.Id}' is not an image + sensor model (one image input, one time-series input, plus constant tensor inputs; it has {string.Join(", ", manifest.Inputs.Select(i => i.Modality.ToString().ToLowerInvariant()))})");
+                $"{origin}: manifest '{manifest.Id}' is not an image + sensor model (one image input, one time-series input, plus constant tensor inputs; it has {string.Join(", ", manifest.Inputs.Select(i => ModelManifestReader.ModalityName(i.Modality)))})");
         }
         var (session, plan, sha256) = SessionLoader.Create(modelBytes, origin, manifest, profile);
         try
@@ -193,7 +193,7 @@ public sealed class MultimodalModelSession : IDisposable
             }
             if (input.Modality is InputModality.Image or InputModality.TimeSeries && meta.ElementDataType != TensorElementType.Float)
             {
-                throw new ModelException($"input '{input.Name}' is {meta.ElementDataType}; {input.Modality.ToString().ToLowerInvariant()} inputs are float");
+                throw new ModelException($"input '{input.Name}' is {meta.ElementDataType}; {ModelManifestReader.ModalityName(input.Modality)} inputs are float");
             }
             long[]? expected = input.Modality switch
             {
