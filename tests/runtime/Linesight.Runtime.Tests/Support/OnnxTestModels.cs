@@ -28,9 +28,9 @@ public static class OnnxTestModels
     /// <summary>
     /// Image [1,3,32,32] → GlobalAveragePool → Flatten, and vibration [1,64,3] → ReduceMean over time and
     /// Abs → ReduceMax over time; Concat → Gemm (alpha 0.75, weight an initializer, bias a Constant node) →
-    /// Softmax → "fused" [1,2]. Opset 13, IR 8.
+    /// Softmax → "fused" [1,2]. Opset 13 unless told (the graph means the same in 13..17), IR 8.
     /// </summary>
-    public static OnnxModel ImageSensorFusion(int seed)
+    public static OnnxModel ImageSensorFusion(int seed, long opset = 13)
     {
         var w = ImageSensorFusionWeights(seed);
         var nodes = new OnnxNode[]
@@ -51,7 +51,7 @@ public static class OnnxTestModels
             [new OnnxValueInfo("image", OnnxElementType.F32, [1, 3, ImageSize, ImageSize]), new OnnxValueInfo("vibration", OnnxElementType.F32, [1, Window, Axes])],
             [new OnnxValueInfo("fused", OnnxElementType.F32, [1, 2])],
             [OnnxTensor.OfFloats("fusion_weight", [Features, 2], w.Weight)]);
-        return new OnnxModel(graph, new Dictionary<string, long> { [""] = 13 });
+        return new OnnxModel(graph, new Dictionary<string, long> { [""] = opset });
     }
 
     /// <summary>The fusion model's maths in double precision: image NCHW [3×32×32], vibration sample-major [64×3].</summary>

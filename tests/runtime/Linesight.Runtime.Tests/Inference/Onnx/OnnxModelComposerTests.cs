@@ -79,6 +79,42 @@ public sealed class OnnxModelComposerTests : IDisposable
     }
 
     [Fact]
+    public async Task Subgraphs_that_read_outer_values_are_renamed_with_them()
+    {
+        // Silero VAD's If branches read values of the main graph by name; the fusion model shares its opset 15.
+        const int Seed = 2;
+        var composed = OnnxModelComposer.Compose(
+            [new ComposePart(OnnxModelWriter.Write(OnnxTestModels.ImageSensorFusion(Seed, opset: 15)), "fusion", "fusion.onnx"), new ComposePart(File.ReadAllBytes(SileroVad), "vad", "silero.onnx")]);
+        Assert.Null(await PythonOnnx.CheckAsync(_dir.File("fusion-vad.onnx", composed)));
+
+        var random = new Random(8);
+        var audio = Enumerable.Range(0, 576).Select(_ => (float)((random.NextDouble() * 0.6) - 0.3)).ToArray();
+        var state = Enumerable.Range(0, 2 * 128).Select(_ => (float)((random.NextDouble() * 0.2) - 0.1)).ToArray();
+        var image = Enumerable.Range(0, 3 * 32 * 32).Select(_ => (float)random.NextDouble()).ToArray();
+        var vibration = Enumerable.Range(0, 64 * 3).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+        using var audioValue = OrtValue.CreateTensorValueFromMemory(audio, [1, 576]);
+        using var stateValue = OrtValue.CreateTensorValueFromMemory(state, [2, 1, 128]);
+        using var rateValue = OrtValue.CreateTensorValueFromMemory(new long[] { 16000 }, []);
+        using var imageValue = OrtValue.CreateTensorValueFromMemory(image, [1, 3, 32, 32]);
+        using var vibrationValue = OrtValue.CreateTensorValueFromMemory(vibration, [1, 64, 3]);
+        using var runOptions = new RunOptions();
+        using var vad = new InferenceSession(SileroVad);
+        using var both = new InferenceSession(composed);
+        using var alone = vad.Run(runOptions, ["input", "state", "sr"], [audioValue, stateValue, rateValue], ["output", "stateN"]);
+        using var together = both.Run(
+            runOptions,
+            ["vad/input", "vad/state", "vad/sr", "fusion/image", "fusion/vibration"],
+            [audioValue, stateValue, rateValue, imageValue, vibrationValue],
+            ["vad/output", "vad/stateN", "fusion/fused"]);
+
+        AssertClose(alone[0], together[0], "vad/output");
+        AssertClose(alone[1], together[1], "vad/stateN");
+        var fused = together[2].GetTensorDataAsSpan<float>();
+        var expected = OnnxTestModels.ImageSensorFusionReference(Seed, image, vibration);
+        Assert.True(Math.Abs(fused[0] - expected[0]) <= 1e-5 && Math.Abs(fused[1] - expected[1]) <= 1e-5, $"fusion/fused {fused[0]}, {fused[1]} vs C# {expected[0]}, {expected[1]}");
+    }
+
+    [Fact]
     public void Different_versions_of_one_opset_are_refused_naming_both_models()
     {
         var e = Assert.Throws<ModelException>(() => OnnxModelComposer.Compose(
