@@ -3,10 +3,14 @@ using System.Text.Json;
 using Linesight.DeviceProfiles;
 using Linesight.Host.Wiring;
 using Linesight.Inference.Inspection;
+using Linesight.Inference.Onnx;
 
 namespace Linesight.Host.Cli;
 
-/// <summary>`linesight models inspect M.onnx [--profile P] [--json]`.</summary>
+/// <summary>
+/// `linesight models inspect M.onnx [--profile P] [--json]`;
+/// `linesight models compose --output OUT.onnx --model A.onnx --prefix a --model B.onnx --prefix b`.
+/// </summary>
 public static class ModelsCommand
 {
     public static Command Create()
@@ -20,7 +24,52 @@ public static class ModelsCommand
         };
         inspect.SetAction((parse, _) => CliOutcome.GuardAsync("models inspect", () => Task.FromResult(
             Inspect(parse.GetRequiredValue(model), parse.GetRequiredValue(profile), parse.GetValue(json)))));
-        return new Command("models", "Look inside ONNX models.") { inspect };
+        return new Command("models", "Look inside ONNX models, or compose several into one.") { inspect, Compose() };
+    }
+
+    private static Command Compose()
+    {
+        var output = new Option<string>("--output") { Description = "Where to write the composed ONNX model.", Required = true };
+        var models = new Option<string[]>("--model") { Description = "A model to compose (repeat; paired in order with --prefix).", Required = true, Arity = ArgumentArity.OneOrMore };
+        var prefixes = new Option<string[]>("--prefix") { Description = "The prefix of that model's names in the composed graph (repeat).", Required = true, Arity = ArgumentArity.OneOrMore };
+        var compose = new Command("compose", "Merge single-modality models into one graph that runs them side by side; every name gets its model's prefix (prefix/name).")
+        {
+            output, models, prefixes,
+        };
+        compose.SetAction((parse, _) => CliOutcome.GuardAsync("models compose", () => Task.FromResult(
+            Compose(parse.GetRequiredValue(output), parse.GetRequiredValue(models), parse.GetRequiredValue(prefixes)))));
+        return compose;
+    }
+
+    private static int Compose(string outputPath, string[] modelPaths, string[] prefixes)
+    {
+        if (modelPaths.Length != prefixes.Length)
+        {
+            throw new Errors.ModelException($"models compose: {modelPaths.Length} --model but {prefixes.Length} --prefix; give one prefix per model, in the same order");
+        }
+        var parts = new List<ComposePart>();
+        for (var i = 0; i < modelPaths.Length; i++)
+        {
+            try
+            {
+                parts.Add(new ComposePart(File.ReadAllBytes(modelPaths[i]), prefixes[i], modelPaths[i]));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new Errors.ModelException($"{modelPaths[i]}: no such model file", e);
+            }
+        }
+        var composed = OnnxModelComposer.Compose(parts);
+        try
+        {
+            File.WriteAllBytes(outputPath, composed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Errors.ModelException($"{outputPath}: cannot write the composed model ({e.Message})", e);
+        }
+        Console.Out.WriteLine($"{outputPath}: {string.Join(" + ", parts.Select(p => $"{p.Origin} as {p.Prefix}/"))} ({composed.Length} bytes)");
+        return CliOutcome.Success;
     }
 
     private static int Inspect(string modelPath, string profileRef, bool json)

@@ -26,13 +26,25 @@ public sealed record ManifestInput(
     ImageInputSpec? Image = null,
     AudioInputSpec? Audio = null,
     StateInputSpec? State = null,
-    TensorInputSpec? Tensor = null);
+    TensorInputSpec? Tensor = null,
+    TimeSeriesInputSpec? TimeSeries = null);
 
 /// <summary>
 /// Mono audio at <see cref="SampleRate"/>, fed <see cref="Window"/> new samples per run, preceded by the
 /// last <see cref="Context"/> samples of the previous window (Silero VAD: 512 + 64 at 16 kHz).
 /// </summary>
 public sealed record AudioInputSpec(int SampleRate, int Window, int Context = 0);
+
+/// <summary>
+/// A window of sensor samples (vibration, current, temperature...): the last <see cref="Window"/> samples of
+/// <see cref="Channels"/> channels taken at <see cref="SampleRate"/> Hz, fed as a [1, window, channels] float
+/// tensor, sample-major (the channels of one sample are adjacent).
+/// </summary>
+public sealed record TimeSeriesInputSpec(int Window, int Channels, double SampleRate)
+{
+    /// <summary>Values in one window: <see cref="Window"/> × <see cref="Channels"/>.</summary>
+    public int ElementCount => Window * Channels;
+}
 
 /// <summary>Recurrent state: zeros at the start of a stream, then the named output of the previous run.</summary>
 public sealed record StateInputSpec(string Output);

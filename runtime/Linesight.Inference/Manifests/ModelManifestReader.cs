@@ -51,9 +51,9 @@ public static class ModelManifestReader
 
     private static void ValidateInput(ManifestInput input, string origin, string path)
     {
-        if (input.Modality is not (InputModality.Image or InputModality.Audio or InputModality.State or InputModality.Tensor))
+        if (!Enum.IsDefined(input.Modality))
         {
-            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{ModalityName(input.Modality)}' inputs are not supported by this build yet (supported: image, audio, state, tensor)");
+            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' is not a modality (image, audio, time-series, state, tensor)");
         }
         var sections = new (string Name, object? Value, InputModality Modality)[]
         {
@@ -61,6 +61,7 @@ public static class ModelManifestReader
             ("audio", input.Audio, InputModality.Audio),
             ("state", input.State, InputModality.State),
             ("tensor", input.Tensor, InputModality.Tensor),
+            ("timeSeries", input.TimeSeries, InputModality.TimeSeries),
         };
         foreach (var (name, value, modality) in sections)
         {
@@ -96,6 +97,9 @@ public static class ModelManifestReader
                     throw StrictJson.Invalid(origin, $"{path}.state.output", "must name a model output");
                 }
                 break;
+            case InputModality.TimeSeries:
+                ValidateTimeSeries(input, origin, path);
+                break;
             case InputModality.Tensor:
                 var tensor = input.Tensor ?? throw StrictJson.Invalid(origin, $"{path}.tensor", "a tensor input needs a \"tensor\" section with its constant values");
                 if (tensor.ElementType is not ("float" or "int64" or "int32"))
@@ -110,11 +114,33 @@ public static class ModelManifestReader
         }
     }
 
-    private static string ModalityName(InputModality modality) => modality switch
+    /// <summary>The modality as manifests spell it ("time-series").</summary>
+    internal static string ModalityName(InputModality modality) => modality switch
     {
         InputModality.TimeSeries => "time-series",
         _ => modality.ToString().ToLowerInvariant(),
     };
+
+    private static void ValidateTimeSeries(ManifestInput input, string origin, string path)
+    {
+        var series = input.TimeSeries ?? throw StrictJson.Invalid(origin, $"{path}.timeSeries", "a time-series input needs a \"timeSeries\" section (window, channels, sampleRate)");
+        if (series.Window is < 1 or > 1_000_000)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.timeSeries.window", $"{series.Window} is out of range 1..1000000");
+        }
+        if (series.Channels is < 1 or > 1024)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.timeSeries.channels", $"{series.Channels} is out of range 1..1024");
+        }
+        if ((long)series.Window * series.Channels > 16_000_000)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.timeSeries", $"a window of {series.Window} × {series.Channels} values is over 16000000");
+        }
+        if (!double.IsFinite(series.SampleRate) || series.SampleRate is <= 0 or > 1_000_000)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.timeSeries.sampleRate", $"{series.SampleRate} Hz is out of range (0, 1000000]");
+        }
+    }
 
     private static void ValidateImage(ManifestInput input, string origin, string path)
     {

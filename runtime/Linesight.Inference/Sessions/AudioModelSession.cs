@@ -60,7 +60,7 @@ public sealed class AudioModelSession : IDisposable
                     states.Add(new StateCarry(input.State!.Output, buffer));
                     break;
                 default:
-                    value = Constant(input.Name, input.Tensor!, meta, shape);
+                    value = ConstantInput.Create(input.Name, input.Tensor!, meta, shape);
                     break;
             }
             _owned.Add(value);
@@ -174,31 +174,6 @@ public sealed class AudioModelSession : IDisposable
         _owned.ForEach(v => v.Dispose());
         _runOptions.Dispose();
         _session.Dispose();
-    }
-
-    private static OrtValue Constant(string name, TensorInputSpec spec, NodeMetadata meta, long[] shape)
-    {
-        var count = shape.Aggregate(1L, (a, b) => a * b);
-        if (count != spec.Values.Count)
-        {
-            throw new ModelException($"input '{name}' takes {count} values ([{string.Join(',', shape)}]) but the manifest gives {spec.Values.Count}");
-        }
-        var expected = spec.ElementType switch
-        {
-            "int64" => TensorElementType.Int64,
-            "int32" => TensorElementType.Int32,
-            _ => TensorElementType.Float,
-        };
-        if (meta.ElementDataType != expected)
-        {
-            throw new ModelException($"input '{name}' is {meta.ElementDataType} but the manifest says {spec.ElementType}");
-        }
-        return expected switch
-        {
-            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(spec.Values.Select(v => (long)v).ToArray(), shape),
-            TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(spec.Values.Select(v => (int)v).ToArray(), shape),
-            _ => OrtValue.CreateTensorValueFromMemory(spec.Values.Select(v => (float)v).ToArray(), shape),
-        };
     }
 
     private static void CheckAgainstManifest(InferenceSession session, ModelManifest manifest)

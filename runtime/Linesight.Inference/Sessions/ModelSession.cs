@@ -180,7 +180,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
         if (manifest.Inputs.Any(i => i.Modality != InputModality.Image))
         {
             throw new ModelException(
-                $"manifest '{manifest.Id}' describes {string.Join(", ", manifest.Inputs.Select(i => i.Modality.ToString().ToLowerInvariant()).Distinct())} inputs; image pipelines run image models (streaming audio models run in `linesight infer` with WAV inputs)");
+                $"manifest '{manifest.Id}' describes {string.Join(", ", manifest.Inputs.Select(i => ModelManifestReader.ModalityName(i.Modality)).Distinct())} inputs; image pipelines run image models (streaming audio models run in `linesight infer` with WAV inputs; image + sensor models in a multimodal session)");
         }
         if (manifest.Inputs.Count != 1)
         {

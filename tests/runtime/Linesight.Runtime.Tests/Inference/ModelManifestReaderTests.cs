@@ -40,11 +40,53 @@ public sealed class ModelManifestReaderTests
     }
 
     [Fact]
-    public void Unsupported_modality_is_a_clear_error()
+    public void A_time_series_input_does_not_take_an_image_section()
     {
         var json = Manifest("\"resize\": \"stretch\"").Replace("\"modality\": \"image\"", "\"modality\": \"time-series\"", StringComparison.Ordinal);
         var e = Assert.Throws<ConfigurationException>(() => ModelManifestReader.Read(System.Text.Encoding.UTF8.GetBytes(json), "m.json"));
-        Assert.Contains("$.inputs[0].modality", e.Message, StringComparison.Ordinal);
+        Assert.Contains("$.inputs[0].image", e.Message, StringComparison.Ordinal);
+        Assert.Contains("a time-series input takes no \"image\" section", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_fusion_manifest_reads_its_time_series_section()
+    {
+        var manifest = ModelManifestReader.ReadFile(Path.Combine(Repo.Root, "models", "manifests", "image-vibration-fusion.json"));
+        var series = Assert.Single(manifest.Inputs, i => i.Modality == InputModality.TimeSeries).TimeSeries;
+        Assert.Equal(new TimeSeriesInputSpec(64, 3, 100), series);
+    }
+
+    [Theory]
+    [InlineData("\"window\": 0, \"channels\": 3, \"sampleRate\": 100", "$.inputs[0].timeSeries.window")]
+    [InlineData("\"window\": 64, \"channels\": 0, \"sampleRate\": 100", "$.inputs[0].timeSeries.channels")]
+    [InlineData("\"window\": 64, \"channels\": 3, \"sampleRate\": -5", "$.inputs[0].timeSeries.sampleRate")]
+    [InlineData("\"window\": 64, \"channels\": 3", "sampleRate")]
+    [InlineData("\"window\": 64, \"channels\": 3, \"sampleRate\": 100, \"hz\": 5", "hz")]
+    [InlineData("\"window\": 100000, \"channels\": 1000, \"sampleRate\": 100", "$.inputs[0].timeSeries")]
+    public void Bad_time_series_fields_are_named(string section, string expected)
+    {
+        var json = $$"""
+            {
+              "manifestVersion": 1, "id": "m", "version": "1",
+              "inputs": [ { "name": "v", "modality": "time-series", "timeSeries": { {{section}} } } ],
+              "outputs": [ { "name": "y", "postprocess": { "type": "classification", "labels": ["a", "b"] } } ]
+            }
+            """;
+        var e = Assert.Throws<ConfigurationException>(() => ModelManifestReader.Read(System.Text.Encoding.UTF8.GetBytes(json), "m.json"));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("m.json", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_time_series_input_without_its_section_is_named()
+    {
+        const string json = """
+            { "manifestVersion": 1, "id": "m", "version": "1",
+              "inputs": [ { "name": "v", "modality": "time-series" } ],
+              "outputs": [ { "name": "y", "postprocess": { "type": "classification", "labels": ["a", "b"] } } ] }
+            """;
+        var e = Assert.Throws<ConfigurationException>(() => ModelManifestReader.Read(System.Text.Encoding.UTF8.GetBytes(json), "m.json"));
+        Assert.Contains("$.inputs[0].timeSeries", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
