@@ -101,6 +101,9 @@ public sealed class MultimodalModelSession : IDisposable
 
     public ModelIdentity Identity { get; }
 
+    /// <summary>What the profile's optimised-model cache did for this load.</summary>
+    public OptimizedModelCacheResult OptimizedModelCache { get; private init; } = null!;
+
     public ExecutionProviderPlan Providers { get; }
 
     /// <summary>The sensor window a run takes: <see cref="TimeSeriesInputSpec.Window"/> samples of <see cref="TimeSeriesInputSpec.Channels"/> channels.</summary>
@@ -119,11 +122,11 @@ public sealed class MultimodalModelSession : IDisposable
             throw new ModelException(
                 $"{origin}: manifest '{manifest.Id}' is not an image + sensor model (one image input, one time-series input, plus constant tensor inputs; it has {string.Join(", ", manifest.Inputs.Select(i => ModelManifestReader.ModalityName(i.Modality)))})");
         }
-        var (session, plan, sha256) = SessionLoader.Create(modelBytes, origin, manifest, profile);
+        var (session, plan, sha256, cache) = SessionLoader.Create(modelBytes, origin, manifest, profile);
         try
         {
             CheckAgainstManifest(session, manifest);
-            return new MultimodalModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan);
+            return new MultimodalModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan) { OptimizedModelCache = cache };
         }
         catch (Exception e) when (e is ModelException or OnnxRuntimeException)
         {
