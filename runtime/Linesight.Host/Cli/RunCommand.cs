@@ -51,6 +51,21 @@ public static partial class RunCommand
         using var loggers = new LoggerFactory([new SurfaceLoggerProvider(surface, time)], new LoggerFilterOptions { MinLevel = LogLevel.Information });
         var log = loggers.CreateLogger("Linesight.Run");
 
+        // Signals are ours from the first moment: a stop during start-up ends the run cleanly, not by SIGTERM's default.
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (!stop.IsCancellationRequested)
+            {
+                LogStopping(log, context.Signal);
+            }
+            stop.Cancel();
+        }
+
+
         var loaded = configPath is null ? ConfigLoader.LoadDemo() : ConfigLoader.LoadFile(configPath);
         var config = loaded.Config;
         var brokerAddress = BrokerAddress.Parse(brokerOverride ?? config.Mqtt.Broker, brokerOverride is null ? $"{loaded.Origin}: $.mqtt.broker" : "--broker");
@@ -86,19 +101,6 @@ public static partial class RunCommand
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
         var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
-
-        using var stop = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            if (!stop.IsCancellationRequested)
-            {
-                LogStopping(log, context.Signal);
-            }
-            stop.Cancel();
-        }
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
         var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);

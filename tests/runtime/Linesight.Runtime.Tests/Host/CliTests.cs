@@ -325,18 +325,29 @@ public sealed class CliTests : IDisposable
     public async Task Run_without_a_broker_retries_says_so_and_on_sigterm_reports_what_it_could_not_deliver()
     {
         using var process = Cli.Start(["run", "--broker", $"mqtt://127.0.0.1:{FreePort.Next()}", "--status-interval", "0.5"]);
-        var stderr = process.StandardError.ReadToEndAsync();
-        await Task.Delay(2500);
+        var log = new System.Text.StringBuilder();
+        // Wait until the run says it is retrying (start-up may be slow on a loaded machine), then stop it.
+        using (var waiting = new CancellationTokenSource(Wait))
+        {
+            while (!log.ToString().Contains("retry #", StringComparison.Ordinal))
+            {
+                var line = await process.StandardError.ReadLineAsync(waiting.Token);
+                Assert.True(line is not null, "run exited early: " + log);
+                log.AppendLine(line);
+            }
+        }
         Assert.False(process.HasExited);
+        var stderr = process.StandardError.ReadToEndAsync();
         Signal(process, "TERM");
         // Drain waits up to 10 s for the broker, then gives up: never a hang.
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        var log = await stderr;
+        log.Append(await stderr);
         Assert.Equal(1, process.ExitCode);
-        Assert.Contains("unreachable (connection refused)", log, StringComparison.Ordinal);
-        Assert.Contains("broker unreachable (connection refused), retry #", log, StringComparison.Ordinal);
-        Assert.Matches(@"0 results delivered, [1-9]\d* undelivered", log);
-        Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
+        var text = log.ToString();
+        Assert.Contains("unreachable (connection refused)", text, StringComparison.Ordinal);
+        Assert.Contains("broker unreachable (connection refused), retry #", text, StringComparison.Ordinal);
+        Assert.Matches(@"0 results delivered, [1-9]\d* undelivered", text);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
     }
 
     [Fact]
