@@ -9,7 +9,7 @@ using Linesight.Ingest.ImageFolder;
 
 namespace Linesight.Host.Cli;
 
-/// <summary>`linesight infer --model M.onnx [--manifest F] [--profile P] --input FILE... [--json]`.</summary>
+/// <summary>`linesight infer --model M.onnx [--manifest F] [--profile P] --input FILE|PROMPT... [--json]`.</summary>
 public static class InferCommand
 {
     public static Command Create()
@@ -19,7 +19,7 @@ public static class InferCommand
         var profile = new Option<string>("--profile") { Description = "Device profile, name or file.", DefaultValueFactory = _ => "generic-x64-cpu" };
         var inputs = new Option<string[]>("--input")
         {
-            Description = "Input files (images).",
+            Description = "Input files (images, WAV audio), or prompts for a text model.",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
@@ -38,6 +38,10 @@ public static class InferCommand
         if (manifest.Inputs.Any(i => i.Modality == InputModality.Audio))
         {
             return AudioInference.Run(bytes, origin, manifest, profile, inputs, json);
+        }
+        if (manifest.Inputs.Any(i => i.Modality == InputModality.Text))
+        {
+            return TextInference.Run(bytes, origin, manifest, profile, inputs, json);
         }
         // Every input is decoded before the model runs: a bad file fails fast and names itself.
         var images = inputs.Select(DecodedImage.DecodeFile).ToArray();

@@ -142,6 +142,7 @@ public static class ModelInspector
             ? [1, image.ColorOrder == ColorOrder.Gray ? 1 : 3, image.Height, image.Width]
             : [1, image.Height, image.Width, image.ColorOrder == ColorOrder.Gray ? 1 : 3],
         { Audio: { } audio } => meta.Dimensions.Length == 1 ? [audio.Window + audio.Context] : [1, audio.Window + audio.Context],
+        { Text: { } text } => [1, text.MaxTokens],
         { State: not null } or { Tensor: not null } => [.. meta.Dimensions.Select(d => d < 0 ? 1L : d)],
         _ => null,
     };

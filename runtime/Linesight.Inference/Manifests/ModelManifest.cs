@@ -27,7 +27,17 @@ public sealed record ManifestInput(
     AudioInputSpec? Audio = null,
     StateInputSpec? State = null,
     TensorInputSpec? Tensor = null,
-    TimeSeriesInputSpec? TimeSeries = null);
+    TimeSeriesInputSpec? TimeSeries = null,
+    TextInputSpec? Text = null);
+
+/// <summary>
+/// A text prompt fed as token ids: the prompt is encoded with <see cref="Tokenizer"/> into an int64
+/// [1, <see cref="MaxTokens"/>] tensor, cut at <see cref="MaxTokens"/> and padded with <see cref="PadId"/>.
+/// </summary>
+/// <param name="Tokenizer">"cl100k_base" (tiktoken, GPT-4) or "wordpiece" (BERT-style, needs <see cref="Vocabulary"/>).</param>
+/// <param name="Vocabulary">The WordPiece vocabulary (one token a line), relative to the manifest; the reader resolves it to a full path.</param>
+/// <param name="AttentionMask">Name of an int64 [1, maxTokens] model input filled with 1 for tokens and 0 for padding.</param>
+public sealed record TextInputSpec(string Tokenizer, int MaxTokens, string? Vocabulary = null, long PadId = 0, string? AttentionMask = null);
 
 /// <summary>
 /// Mono audio at <see cref="SampleRate"/>, fed <see cref="Window"/> new samples per run, preceded by the
@@ -61,6 +71,7 @@ public enum InputModality
     [JsonStringEnumMemberName("time-series")] TimeSeries,
     [JsonStringEnumMemberName("tensor")] Tensor,
     [JsonStringEnumMemberName("state")] State,
+    [JsonStringEnumMemberName("text")] Text,
 }
 
 /// <summary>How a frame becomes this input's tensor: size, layout, colour order, resize, normalisation.</summary>

@@ -13,6 +13,9 @@ public static class ModelManifestReader
     public static ModelManifest Read(ReadOnlySpan<byte> utf8, string origin)
         => Validate(StrictJson.Deserialize(utf8, ManifestJsonContext.Default.ModelManifest, origin), origin);
 
+    /// <summary>Tokenizers a text input may name.</summary>
+    public static readonly IReadOnlyList<string> Tokenizers = ["cl100k_base", "wordpiece"];
+
     private static ModelManifest Validate(ModelManifest m, string origin)
     {
         if (m.ManifestVersion != CurrentManifestVersion)
@@ -35,10 +38,13 @@ public static class ModelManifestReader
         {
             throw StrictJson.Invalid(origin, "$.outputs", "lists no output");
         }
+        var inputs = new ManifestInput[m.Inputs.Count];
         for (var i = 0; i < m.Inputs.Count; i++)
         {
             ValidateInput(m.Inputs[i], origin, $"$.inputs[{i}]");
+            inputs[i] = m.Inputs[i].Text is { } text ? m.Inputs[i] with { Text = ValidateText(text, m.Inputs, origin, $"$.inputs[{i}].text") } : m.Inputs[i];
         }
+        m = m with { Inputs = inputs };
         for (var i = 0; i < m.Outputs.Count; i++)
         {
             if (m.Outputs[i].Postprocess is ClassificationSpec { Labels.Count: < 2 })
@@ -53,7 +59,7 @@ public static class ModelManifestReader
     {
         if (!Enum.IsDefined(input.Modality))
         {
-            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' is not a modality (image, audio, time-series, state, tensor)");
+            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' is not a modality (image, audio, time-series, state, tensor, text)");
         }
         var sections = new (string Name, object? Value, InputModality Modality)[]
         {
@@ -62,6 +68,7 @@ public static class ModelManifestReader
             ("state", input.State, InputModality.State),
             ("tensor", input.Tensor, InputModality.Tensor),
             ("timeSeries", input.TimeSeries, InputModality.TimeSeries),
+            ("text", input.Text, InputModality.Text),
         };
         foreach (var (name, value, modality) in sections)
         {
@@ -100,6 +107,9 @@ public static class ModelManifestReader
             case InputModality.TimeSeries:
                 ValidateTimeSeries(input, origin, path);
                 break;
+            case InputModality.Text:
+                _ = input.Text ?? throw StrictJson.Invalid(origin, $"{path}.text", "a text input needs a \"text\" section (tokenizer, maxTokens)");
+                break;
             case InputModality.Tensor:
                 var tensor = input.Tensor ?? throw StrictJson.Invalid(origin, $"{path}.tensor", "a tensor input needs a \"tensor\" section with its constant values");
                 if (tensor.ElementType is not ("float" or "int64" or "int32"))
@@ -120,6 +130,42 @@ public static class ModelManifestReader
         InputModality.TimeSeries => "time-series",
         _ => modality.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>Checks a text section and returns it with its vocabulary resolved against the manifest's folder.</summary>
+    private static TextInputSpec ValidateText(TextInputSpec text, IReadOnlyList<ManifestInput> inputs, string origin, string path)
+    {
+        if (!Tokenizers.Contains(text.Tokenizer))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.tokenizer", $"'{text.Tokenizer}' is not a tokenizer ({string.Join(", ", Tokenizers)})");
+        }
+        if (text.MaxTokens is < 1 or > 65_536)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.maxTokens", $"{text.MaxTokens} is out of range 1..65536");
+        }
+        if (text.PadId < 0)
+        {
+            throw StrictJson.Invalid(origin, $"{path}.padId", $"{text.PadId} must be 0 or positive");
+        }
+        if (text.AttentionMask is { } mask && (string.IsNullOrWhiteSpace(mask) || inputs.Any(i => i.Name == mask)))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.attentionMask", $"'{mask}' must name a model input not otherwise listed in the manifest");
+        }
+        if (text.Tokenizer != "wordpiece")
+        {
+            return text.Vocabulary is null
+                ? text
+                : throw StrictJson.Invalid(origin, $"{path}.vocabulary", $"tokenizer '{text.Tokenizer}' carries its own vocabulary; only wordpiece takes one");
+        }
+        if (string.IsNullOrWhiteSpace(text.Vocabulary))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.vocabulary", "the wordpiece tokenizer needs a vocabulary file (one token a line)");
+        }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(origin)) ?? Environment.CurrentDirectory;
+        var vocabulary = Path.GetFullPath(text.Vocabulary, folder);
+        return File.Exists(vocabulary)
+            ? text with { Vocabulary = vocabulary }
+            : throw StrictJson.Invalid(origin, $"{path}.vocabulary", $"'{text.Vocabulary}' does not exist (looked for {vocabulary})");
+    }
 
     private static void ValidateTimeSeries(ManifestInput input, string origin, string path)
     {
