@@ -28,6 +28,7 @@ public sealed class AudioModelSession : IDisposable
     private readonly OrtValue[] _inputValues;
     private readonly string[] _outputNames;
     private readonly OrtValue[] _outputValues;
+    private readonly OrtIoBinding _binding;
     private readonly float[] _resultOutput;
     private readonly IOutputPostprocessor _postprocessor;
 
@@ -91,6 +92,16 @@ public sealed class AudioModelSession : IDisposable
             }
             _postprocessor.CheckShape(first[0].GetTensorTypeAndShape().Shape, _outputNames[0]);
             _resultOutput = buffers[0];
+            // Bound once: a run through the binding allocates nothing (the array overload of Run does).
+            _binding = _session.CreateIoBinding();
+            for (var i = 0; i < _inputNames.Length; i++)
+            {
+                _binding.BindInput(_inputNames[i], _inputValues[i]);
+            }
+            for (var i = 0; i < _outputNames.Length; i++)
+            {
+                _binding.BindOutput(_outputNames[i], _outputValues[i]);
+            }
             for (var s = 0; s < _states.Length; s++)
             {
                 if (buffers[s + 1].Length != _states[s].Input.Length)
@@ -148,7 +159,7 @@ public sealed class AudioModelSession : IDisposable
         _audio.AsSpan(_audio.Length - _context).CopyTo(_audio);
         window.CopyTo(_audio.AsSpan(_context));
         var t1 = Stopwatch.GetTimestamp();
-        _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues);
+        _session.RunWithBinding(_runOptions, _binding);
         foreach (var state in _states)
         {
             state.Produced.CopyTo(state.Input, 0);
@@ -171,6 +182,7 @@ public sealed class AudioModelSession : IDisposable
 
     public void Dispose()
     {
+        _binding.Dispose();
         _owned.ForEach(v => v.Dispose());
         _runOptions.Dispose();
         _session.Dispose();

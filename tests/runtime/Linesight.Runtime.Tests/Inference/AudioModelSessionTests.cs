@@ -61,6 +61,26 @@ public sealed class AudioModelSessionTests : IDisposable
     }
 
     [Fact]
+    public void A_warm_window_allocates_nothing_but_its_result()
+    {
+        using var session = Load();
+        var window = new float[session.Window];
+        for (var i = 0; i < 20; i++)
+        {
+            session.Run(window);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        const int Runs = 200;
+        for (var i = 0; i < Runs; i++)
+        {
+            session.Run(window);
+        }
+        var perRun = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Runs;
+        // The result payload object is the only allocation (pooling results is a later issue): a few dozen bytes.
+        Assert.True(perRun <= 64, $"{perRun:0} bytes allocated per window");
+    }
+
+    [Fact]
     public void A_manifest_whose_state_output_the_model_lacks_is_named()
     {
         var manifest = ModelManifestReader.ReadFile(Manifest);

@@ -46,8 +46,18 @@ public sealed class FfmpegFrameSourceTests : IDisposable
         var first = source.ProcessId;
         Assert.NotEqual(0, first);
         Process.GetProcessById(first).Kill();
-        await TakeAsync(channel.Reader, 10);
+        // Frames already in the pipe may still arrive; drain until the source has noticed and restarted.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (source.Health.Restarts == 0 && DateTime.UtcNow < deadline)
+        {
+            while (channel.Reader.TryRead(out var buffered))
+            {
+                buffered.Dispose();
+            }
+            await Task.Delay(20);
+        }
         Assert.True(source.Health.Restarts >= 1, "the killed ffmpeg was not restarted");
+        await TakeAsync(channel.Reader, 5);
         Assert.NotEqual(first, source.ProcessId);
         Assert.Contains("ffmpeg exited", source.Health.LastError, StringComparison.Ordinal);
         await cts.CancelAsync();
