@@ -24,14 +24,23 @@ public sealed class Mosquitto : IAsyncDisposable
     public string Url => $"mqtt://127.0.0.1:{Port}";
 
     /// <summary>Starts mosquitto; <paramref name="extraConfig"/> lines are appended to its config.</summary>
-    public static async Task<Mosquitto> StartAsync(int? port = null, string extraConfig = "")
+    /// <param name="persistenceDirectory">Keep sessions and queued messages there across restarts (null: none).</param>
+    public static async Task<Mosquitto> StartAsync(int? port = null, string extraConfig = "", string? persistenceDirectory = null)
     {
         var dir = new TempDir();
         var p = port ?? FreePort.Next();
+        if (persistenceDirectory is not null && !OperatingSystem.IsWindows())
+        {
+            // mosquitto started as root drops to its own user, which must be able to write the store.
+            File.SetUnixFileMode(persistenceDirectory, (UnixFileMode)0b111_111_111);
+        }
+        var persistence = persistenceDirectory is null
+            ? "persistence false"
+            : $"persistence true\npersistence_location {persistenceDirectory.TrimEnd('/')}/\nautosave_interval 0";
         var config = dir.File("mosquitto.conf", $"""
             listener {p} 127.0.0.1
             allow_anonymous true
-            persistence false
+            {persistence}
             max_queued_messages 0
             {extraConfig}
             """);
@@ -67,7 +76,15 @@ public sealed class Mosquitto : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            _process.Kill();
+            // SIGTERM, so that a persistent broker saves its sessions as a real one does on shutdown.
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            if (!_process.WaitForExit(5000))
+            {
+                _process.Kill();
+            }
             await _process.WaitForExitAsync();
         }
         _process.Dispose();

@@ -12,32 +12,61 @@ public sealed class MosquittoSub : IAsyncDisposable
     private readonly Process _process;
     private readonly BlockingCollection<(string Topic, string Payload)> _messages = [];
     private readonly Task _reader;
+    private readonly string _probeTopic;
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private MosquittoSub(Process process)
+    private MosquittoSub(Process process, string probeTopic)
     {
         _process = process;
+        _probeTopic = probeTopic;
         _reader = Task.Run(async () =>
         {
             while (await process.StandardOutput.ReadLineAsync() is { } line)
             {
                 var space = line.IndexOf(' ', StringComparison.Ordinal);
-                _messages.Add(space < 0 ? (line, "") : (line[..space], line[(space + 1)..]));
+                var (topic, payload) = space < 0 ? (line, "") : (line[..space], line[(space + 1)..]);
+                if (topic == _probeTopic)
+                {
+                    _subscribed.TrySetResult();
+                    continue;
+                }
+                _messages.Add((topic, payload));
             }
             _messages.CompleteAdding();
         });
     }
 
-    public static async Task<MosquittoSub> StartAsync(int port, string filter)
+    /// <param name="persistentClientId">Subscribe with this id and a persistent session (QoS 1 messages are queued while away).</param>
+    public static async Task<MosquittoSub> StartAsync(int port, string filter, string? persistentClientId = null)
     {
+        var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var probe = $"linesight-test/probe/{Guid.NewGuid():n}";
+        string[] session = persistentClientId is null ? ["-i", $"test-sub-{Guid.NewGuid():n}"] : ["-i", persistentClientId, "-c"];
         var process = Process.Start(new ProcessStartInfo("mosquitto_sub",
-            ["-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", $"test-sub-{Guid.NewGuid():n}", "-q", "1", "-v", "-t", filter])
+            ["-h", "127.0.0.1", "-p", portText, .. session, "-q", "1", "-v", "-t", filter, "-t", probe])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         }) ?? throw new InvalidOperationException("mosquitto_sub did not start");
-        // Give the subscription time to reach the broker before the test publishes.
-        await Task.Delay(300);
-        return new MosquittoSub(process);
+        var sub = new MosquittoSub(process, probe);
+        // The subscription is live once a probe published after it comes back: no fixed sleep to guess.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!sub._subscribed.Task.IsCompleted)
+        {
+            if (DateTime.UtcNow > deadline || process.HasExited)
+            {
+                throw new TimeoutException($"mosquitto_sub did not subscribe on port {port}: {(process.HasExited ? await process.StandardError.ReadToEndAsync() : "")}");
+            }
+            using (var pub = Process.Start(new ProcessStartInfo("mosquitto_pub", ["-h", "127.0.0.1", "-p", portText, "-i", $"test-probe-{Guid.NewGuid():n}", "-q", "1", "-t", probe, "-m", "1"])
+            {
+                RedirectStandardError = true,
+            })!)
+            {
+                await pub.WaitForExitAsync();
+            }
+            await Task.WhenAny(sub._subscribed.Task, Task.Delay(200));
+        }
+        return sub;
     }
 
     /// <summary>Waits for the next message, or fails after <paramref name="timeout"/>.</summary>
