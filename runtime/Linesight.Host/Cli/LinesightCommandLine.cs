@@ -10,13 +10,21 @@ public static class LinesightCommandLine
         // --version is answered before anything else loads, so it works even with a broken config around.
         if (args.Length > 0 && args[0] == "--version")
         {
-            var json = args.Skip(1).SequenceEqual(["--json"]);
-            if (args.Length > 1 && !json)
+            var rest = args.Skip(1).ToList();
+            var json = rest.Remove("--json");
+            string? profile = null;
+            var at = rest.IndexOf("--profile");
+            if (at >= 0 && at + 1 < rest.Count)
             {
-                Console.Error.WriteLine("linesight: --version takes only --json");
+                profile = rest[at + 1];
+                rest.RemoveRange(at, 2);
+            }
+            if (rest.Count > 0)
+            {
+                Console.Error.WriteLine("linesight: --version takes only --json and --profile NAME");
                 return CliOutcome.UsageError;
             }
-            return await CliOutcome.GuardAsync("--version", () => Task.FromResult(VersionReport.Print(json)));
+            return await CliOutcome.GuardAsync("--version", () => Task.FromResult(VersionReport.Print(json, profile)));
         }
 
         var root = Build();

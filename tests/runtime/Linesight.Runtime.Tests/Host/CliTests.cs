@@ -35,6 +35,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Version_with_a_profile_says_which_providers_this_box_gives_and_why_others_fall_back()
+    {
+        var profile = _dir.File("npu-board.json", File.ReadAllText(Path.Combine(Repo.Root, "device-profiles", "profiles", "generic-x64-cpu.json"))
+            .Replace("\"name\": \"generic-x64-cpu\"", "\"name\": \"npu-board\"", StringComparison.Ordinal)
+            .Replace("\"executionProviders\": [", "\"executionProviders\": [ { \"name\": \"OpenVINO\", \"required\": false, \"options\": { \"device_type\": \"NPU\" } },", StringComparison.Ordinal));
+        var r = await Cli.RunAsync(["--version", "--profile", profile]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("profile npu-board: CPU", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("falls back from OpenVINO: OpenVINOExecutionProvider is not in this ONNX Runtime build", r.Stdout, StringComparison.Ordinal);
+
+        // A shipped NPU profile names its vendor ONNX Runtime build, which this box does not have.
+        AssertUserError(await Cli.RunAsync(["--version", "--profile", "qualcomm-qcs6490"]),
+            "profile 'qualcomm-qcs6490': accelerator.onnxRuntimeLibrary: /opt/qcom/onnxruntime/lib/libonnxruntime.so: no such file");
+    }
+
+    [Fact]
     public async Task Onnx_runtime_telemetry_is_off_so_the_box_leaves_no_device_id_and_phones_no_one()
     {
         var home = Path.Combine(_dir.Path, "home");
