@@ -61,40 +61,7 @@ public sealed class MultimodalModelSession : IDisposable
         var outputNames = manifest.Outputs.Select(o => o.Name).ToArray();
         _postprocessor = PostprocessorRegistry.Create(manifest.Outputs[0].Postprocess);
 
-        // Warm-up: the first run pays for allocation and kernel selection, and tells us the output shapes.
-        var outputValues = new OrtValue[outputNames.Length];
-        _outputs = new float[outputNames.Length][];
-        using (var first = _session.Run(_runOptions, inputNames, inputValues, outputNames))
-        {
-            for (var i = 0; i < outputNames.Length; i++)
-            {
-                var info = first[i].GetTensorTypeAndShape();
-                if (info.ElementDataType != TensorElementType.Float)
-                {
-                    throw new ModelException($"output '{outputNames[i]}' is {info.ElementDataType}; this build reads float outputs");
-                }
-                if (i == 0)
-                {
-                    _postprocessor.CheckShape(info.Shape, outputNames[i]);
-                }
-                _outputs[i] = new float[info.ElementCount];
-                outputValues[i] = OrtValue.CreateTensorValueFromMemory(_outputs[i], info.Shape);
-                _owned.Add(outputValues[i]);
-            }
-        }
-
-        // Bound once: later runs reuse the same native name and value handles.
-        _binding = _session.CreateIoBinding();
-        for (var i = 0; i < inputNames.Length; i++)
-        {
-            _binding.BindInput(inputNames[i], inputValues[i]);
-        }
-        for (var i = 0; i < outputNames.Length; i++)
-        {
-            _binding.BindOutput(outputNames[i], outputValues[i]);
-        }
-        // A second, bound run so the binding's own first-use costs fall in warm-up too.
-        _session.RunWithBinding(_runOptions, _binding);
+        (_outputs, _binding) = WarmBinding.Create(_session, _runOptions, inputNames, inputValues, outputNames, _postprocessor, _owned);
     }
 
     public ModelManifest Manifest { get; }
