@@ -70,10 +70,7 @@ internal static class AudioInference
         }
         if (json)
         {
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.Flush();
-            stdout.Write("\n"u8);
+            InferCommand.WriteFooter(w, stdout);
         }
         return CliOutcome.Success;
     }

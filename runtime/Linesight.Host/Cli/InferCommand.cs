@@ -81,12 +81,18 @@ public static class InferCommand
         }
         if (json)
         {
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.Flush();
-            stdout.Write("\n"u8);
+            InferCommand.WriteFooter(w, stdout);
         }
         return CliOutcome.Success;
+    }
+
+    /// <summary>Closes an `infer --json` document opened by <see cref="WriteHeader"/>, ending the line.</summary>
+    internal static void WriteFooter(Utf8JsonWriter w, Stream stdout)
+    {
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        stdout.Write("\n"u8);
     }
 
     /// <summary>Opens an `infer --json` document: the model, the profile and the provider, then the results array.</summary>

@@ -47,10 +47,7 @@ internal static class TextInference
         }
         if (json)
         {
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.Flush();
-            stdout.Write("\n"u8);
+            InferCommand.WriteFooter(w, stdout);
         }
         return CliOutcome.Success;
     }

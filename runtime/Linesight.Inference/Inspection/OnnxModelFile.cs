@@ -104,7 +104,8 @@ public static class OnnxModelFile
         }
     }
 
-    private static (string Domain, long Version) ReadOpset(ByteString bytes)
+    /// <summary>Reads one OperatorSetIdProto (domain, version); shared with the composer.</summary>
+    internal static (string Domain, long Version) ReadOpset(ByteString bytes)
     {
         var input = bytes.CreateCodedInput();
         var (domain, version) = ("", 0L);

@@ -160,7 +160,7 @@ public static class OnnxModelComposer
                         graph = input.ReadBytes();
                         break;
                     case ModelOpsetImport when lengthDelimited:
-                        var (domain, version) = ReadOpset(input.ReadBytes());
+                        var (domain, version) = Inspection.OnnxModelFile.ReadOpset(input.ReadBytes());
                         opsets[domain == "ai.onnx" ? "" : domain] = version;
                         break;
                     case ModelFunctions when lengthDelimited:
@@ -184,29 +184,6 @@ public static class OnnxModelComposer
         {
             throw new ModelException($"{part.Origin}: not an ONNX model (corrupt or truncated protobuf: {e.Message.TrimEnd('.')})", e);
         }
-    }
-
-    private static (string Domain, long Version) ReadOpset(ByteString bytes)
-    {
-        var input = bytes.CreateCodedInput();
-        var (domain, version) = ("", 0L);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case OpsetDomain when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited:
-                    domain = input.ReadString();
-                    break;
-                case OpsetVersion when WireFormat.GetTagWireType(tag) == WireFormat.WireType.Varint:
-                    version = input.ReadInt64();
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
-        return (domain, version);
     }
 
     /// <summary>

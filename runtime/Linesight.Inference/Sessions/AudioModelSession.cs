@@ -134,17 +134,9 @@ public sealed class AudioModelSession : IDisposable
         {
             throw new ModelException($"{origin}: manifest '{manifest.Id}' is not a streaming audio model (one audio input, plus state and constant tensor inputs)");
         }
-        var (session, plan, sha256, cache) = SessionLoader.Create(modelBytes, origin, manifest, profile);
-        try
-        {
-            CheckAgainstManifest(session, manifest);
-            return new AudioModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan, cache);
-        }
-        catch (Exception e) when (e is ModelException or OnnxRuntimeException)
-        {
-            session.Dispose();
-            throw new ModelException(e.Message.StartsWith(origin, StringComparison.Ordinal) ? e.Message : $"{origin}: {e.Message.Split('\n')[0].Trim()}", e);
-        }
+        return SessionLoader.Build(modelBytes, origin, manifest, profile,
+            session => CheckAgainstManifest(session, manifest),
+            (session, identity, plan, cache) => new AudioModelSession(session, manifest, identity, plan, cache));
     }
 
     /// <summary>Runs one window of exactly <see cref="Window"/> samples at <see cref="SampleRate"/>; state carries over.</summary>

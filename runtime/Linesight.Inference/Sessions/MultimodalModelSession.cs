@@ -89,18 +89,9 @@ public sealed class MultimodalModelSession : IDisposable
             throw new ModelException(
                 $"{origin}: manifest '{manifest.Id}' is not an image + sensor model (one image input, one time-series input, plus constant tensor inputs; it has {string.Join(", ", manifest.Inputs.Select(i => ModelManifestReader.ModalityName(i.Modality)))})");
         }
-        var (session, plan, sha256, cache) = SessionLoader.Create(modelBytes, origin, manifest, profile);
-        try
-        {
-            CheckAgainstManifest(session, manifest);
-            return new MultimodalModelSession(session, manifest, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan) { OptimizedModelCache = cache };
-        }
-        catch (Exception e) when (e is ModelException or OnnxRuntimeException)
-        {
-            session.Dispose();
-            var message = e.Message.Split('\n')[0].Trim();
-            throw new ModelException(message.StartsWith(origin, StringComparison.Ordinal) ? message : $"{origin}: {message}", e);
-        }
+        return SessionLoader.Build(modelBytes, origin, manifest, profile,
+            session => CheckAgainstManifest(session, manifest),
+            (session, identity, plan, cache) => new MultimodalModelSession(session, manifest, identity, plan) { OptimizedModelCache = cache });
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Linesight.DeviceProfiles;
 using Linesight.Errors;
 using Linesight.Inference.Manifests;
+using Linesight.Results;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Linesight.Inference.Sessions;
@@ -86,4 +87,25 @@ internal static class SessionLoader
         GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
         _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
     };
+
+    /// <summary>
+    /// Creates the session, checks it against the manifest and builds the typed session around it; on a
+    /// model fault the native session is released and the error names the model once, on one line.
+    /// </summary>
+    public static T Build<T>(byte[] modelBytes, string origin, ModelManifest manifest, DeviceProfile profile,
+        Action<InferenceSession> check, Func<InferenceSession, ModelIdentity, ExecutionProviderPlan, OptimizedModelCacheResult, T> build)
+    {
+        var (session, plan, sha256, cache) = Create(modelBytes, origin, manifest, profile);
+        try
+        {
+            check(session);
+            return build(session, new ModelIdentity(manifest.Id, manifest.Version, sha256), plan, cache);
+        }
+        catch (Exception e) when (e is ModelException or OnnxRuntimeException)
+        {
+            session.Dispose();
+            var message = e.Message.Split('\n')[0].Trim();
+            throw new ModelException(message.StartsWith(origin, StringComparison.Ordinal) ? message : $"{origin}: {message}", e);
+        }
+    }
 }
