@@ -10,12 +10,17 @@ extra=()
 case "$rid" in
   linux-x64) ;;
   linux-arm64)
-    # Cross-compiling needs the aarch64 toolchain; clang links with the cross sysroot.
-    if ! command -v aarch64-linux-gnu-objcopy >/dev/null || ! command -v clang >/dev/null; then
-      echo "build.sh: linux-arm64 needs: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang" >&2
-      exit 2
+    # Cross-compiling: ILC emits AArch64 objects; clang links them against the Debian arm64 sysroot.
+    if ! command -v aarch64-linux-gnu-objcopy >/dev/null || [[ ! -d /usr/aarch64-linux-gnu/lib ]] \
+        || ! compgen -G '/usr/bin/clang-[0-9]*' >/dev/null; then
+      echo "build.sh: installing the arm64 cross toolchain (gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang)" >&2
+      sudo_cmd=(); [[ $EUID -ne 0 ]] && sudo_cmd=(sudo)
+      "${sudo_cmd[@]}" apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+        gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu clang >/dev/null
     fi
-    clang_bin="$(command -v clang-14 || command -v clang)"
+    # The newest versioned clang installed (Debian 12: clang-14); ILC passes it --target=aarch64-linux-gnu.
+    clang_bin="$(compgen -c clang- | grep -E '^clang-[0-9]+$' | sort -t- -k2 -n | tail -1)"
     extra+=("-p:CppCompilerAndLinker=$clang_bin" "-p:ObjCopyName=aarch64-linux-gnu-objcopy")
     ;;
   *) echo "build.sh: unknown runtime '$rid' (use linux-x64 or linux-arm64)" >&2; exit 2 ;;
@@ -38,4 +43,8 @@ fi
 rm -f "$log"
 # Only what the box needs: the binary and the native libraries for this RID.
 find "$out" -maxdepth 1 -type f \( -name '*.pdb' -o -name '*.dbg' -o -name '*.dll' -o -name '*.dylib' -o -name '*.xml' \) -delete
+# The ONNX Runtime and SkiaSharp natives must be the target's, never the build machine's.
+for lib in linesight libonnxruntime.so libSkiaSharp.so; do
+  if [[ ! -f "$out/$lib" ]]; then echo "build.sh: $lib missing from $out" >&2; exit 1; fi
+done
 ls -la "$out" >&2

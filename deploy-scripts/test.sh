@@ -12,6 +12,7 @@ out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
 need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng)
+need+=(shellcheck openssh-server openssh-client systemd)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
 command -v npm >/dev/null || need+=(npm)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -56,6 +57,13 @@ if deploy-scripts/build.sh linux-x64 2>"$out/build.log"; then
   set -e
   passed=$((passed + $(grep -c '^ok - ' "$out/smoke.txt" || true)))
   failed=$((failed + $(grep -c '^not ok - ' "$out/smoke.txt" || true)))
+
+  echo "== deployment: linux-arm64 cross build, bundles, A/B install with the real binary" >&2
+  set +e
+  deploy-scripts/deploy-test.sh "$root/artifacts/linux-x64" | tee "$out/deploy.txt"
+  set -e
+  passed=$((passed + $(grep -c '^ok - ' "$out/deploy.txt" || true)))
+  failed=$((failed + $(grep -c '^not ok - ' "$out/deploy.txt" || true)))
 
   echo "== README demo command" >&2
   set +e
