@@ -8,7 +8,7 @@ namespace Linesight.Deployment.Bundles;
 public sealed record BundleSource(string SourcePath, string BundlePath, bool Executable = false);
 
 /// <summary>What a read bundle proved: its manifest, and whether a trusted key signed it.</summary>
-public sealed record VerifiedBundle(BundleManifest Manifest, bool Signed, string? SignedBy);
+public sealed record VerifiedBundle(BundleManifest Manifest, bool HasTrustedSignature, string? SignedBy);
 
 /// <summary>
 /// The bundle file: a gzip'd tar whose first entry is <c>bundle.json</c>, then the optional <c>bundle.sig</c>, then
@@ -227,7 +227,7 @@ public static class BundleArchive
         {
             throw new DeploymentException($"{origin}: {listed.Path}: SHA-256 does not match {ManifestEntry} (tampered or corrupt)");
         }
-        if (targetPath is not null)
+        if (targetPath is not null && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(targetPath, ModeFor(listed.Executable));
         }

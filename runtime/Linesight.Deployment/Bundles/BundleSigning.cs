@@ -21,12 +21,12 @@ public static class BundleSigning
             throw new DeploymentException($"{privatePath}: a key named '{name}' already exists; refusing to overwrite it");
         }
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using (var file = new FileStream(privatePath, new FileStreamOptions
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
         {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // the private key is the owner's alone
+        }
+        using (var file = new FileStream(privatePath, options))
         using (var writer = new StreamWriter(file))
         {
             writer.Write(key.ExportPkcs8PrivateKeyPem());

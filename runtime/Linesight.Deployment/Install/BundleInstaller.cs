@@ -268,7 +268,10 @@ public sealed class BundleInstaller(BoxLayout layout, BoxPolicy policy, IService
             var target = Path.Combine(to, relative);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
-            File.SetUnixFileMode(target, File.GetUnixFileMode(file));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(target, File.GetUnixFileMode(file));
+            }
             bytes += new FileInfo(target).Length;
         }
         return bytes;

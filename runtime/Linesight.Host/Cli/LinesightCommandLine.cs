@@ -56,7 +56,7 @@ public static class LinesightCommandLine
             PendingCommands.Quantize(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),
-            PendingCommands.Bundle(),
+            BundleCommand.Create(),
             PendingCommands.Firmware(),
         };
         // The built-in --version stays for --help; InvokeAsync answers it with ONNX Runtime details.

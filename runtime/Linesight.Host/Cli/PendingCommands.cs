@@ -20,13 +20,6 @@ public static class PendingCommands
             JsonOption(),
         }, "#7");
 
-    public static Command Bundle() => new("bundle", "Signed deployment bundles (binary + models + profile + config).")
-    {
-        Pending(new Command("create", "Pack and sign a bundle."), "#9"),
-        Pending(new Command("verify", "Check a bundle's hashes and signature."), "#9"),
-        Pending(new Command("install", "Install a bundle into the inactive A/B slot, health-gated."), "#9"),
-    };
-
     public static Command Firmware() => new("firmware", "The line MCU through the firmware bridge.")
     {
         Pending(new Command("ping", "Check the MCU link (hello, heartbeat, clock offset)."), "#8"),

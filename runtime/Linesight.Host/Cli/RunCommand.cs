@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using Linesight.DeviceProfiles;
+using Linesight.Deployment.Install;
 using Linesight.Host.Configuration;
+using Linesight.Host.Service;
 using Linesight.Host.Terminal;
 using Linesight.Host.Wiring;
 using Linesight.Pipeline;
@@ -30,13 +32,14 @@ public static partial class RunCommand
             Description = "Seconds between status lines in the log when stderr is not a terminal (0: none).",
             DefaultValueFactory = _ => 30,
         };
-        var command = new Command("run", "Run a pipeline until stopped; results go to MQTT.") { config, broker, maxResults, statusEvery };
+        var healthFile = new Option<string>("--health-file") { Description = "Keep a health report (JSON) in this file for the install health gate and monitoring." };
+        var command = new Command("run", "Run a pipeline until stopped; results go to MQTT.") { config, broker, maxResults, statusEvery, healthFile };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("run", () => RunAsync(
-            parse.GetValue(config), parse.GetValue(broker), parse.GetValue(maxResults), parse.GetValue(statusEvery))));
+            parse.GetValue(config), parse.GetValue(broker), parse.GetValue(maxResults), parse.GetValue(statusEvery), parse.GetValue(healthFile))));
         return command;
     }
 
-    private static async Task<int> RunAsync(string? configPath, string? brokerOverride, long? maxResults, double statusInterval)
+    private static async Task<int> RunAsync(string? configPath, string? brokerOverride, long? maxResults, double statusInterval, string? healthFile)
     {
         if (maxResults is <= 0)
         {
@@ -105,13 +108,26 @@ public static partial class RunCommand
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
         var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
-        var statusTask = status.RunAsync(maxResults, stop, statusStop.Token);
+        // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
+        using var signals = ServiceSignals.FromEnvironment(healthFile, time);
+        var expectedProvider = profile.Accelerator.ExecutionProviders.Count > 0 ? profile.Accelerator.ExecutionProviders[0].Name : "CPU";
+        HealthReport Health()
+        {
+            var p99 = pipeline.Metrics.InferenceLatency.Percentile(99);
+            return new HealthReport(HealthReport.CurrentSchemaVersion, time.GetUtcNow(), Environment.ProcessId, Environment.ProcessPath ?? "",
+                BuildInfo.Version, BuildInfo.Commit, session.Identity.Id, ModelLoaded: true, session.Providers.Primary, expectedProvider,
+                pipeline.Metrics.FramesIn, pipeline.Delivered, pipeline.Metrics.InferenceErrors, double.IsNaN(p99) ? 0 : p99,
+                sink.Link.Connected, McuLinkState(profile));
+        }
+        signals.Ready(status.Render(), Health);
+        var statusTask = status.RunAsync(maxResults, stop, () => signals.Tick(status.Render, Health), statusStop.Token);
         try
         {
             await pipeline.RunAsync(stop.Token);
         }
         finally
         {
+            signals.Stopping("draining and stopping");
             await statusStop.CancelAsync();
             await statusTask;
             surface.SetStatus(status.Render());
@@ -127,6 +143,14 @@ public static partial class RunCommand
         LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
+
+    /// <summary>The line MCU as the health report states it; the firmware bridge reports "alive"/"lost" once it is wired in.</summary>
+    private static string McuLinkState(DeviceProfile profile) => profile.LineMcu switch
+    {
+        null => "absent",
+        { Simulated: true } => "simulated",
+        _ => "unmonitored",
+    };
 
     private static DateTimeOffset ProcessStart()
     {
@@ -159,7 +183,7 @@ public static partial class RunCommand
         private long _lastTimestamp = time.GetTimestamp();
         private double _fps;
 
-        public async Task RunAsync(long? maxResults, CancellationTokenSource stop, CancellationToken cancel)
+        public async Task RunAsync(long? maxResults, CancellationTokenSource stop, Action onTick, CancellationToken cancel)
         {
             var tick = TimeSpan.FromMilliseconds(maxResults is null ? 500 : 20);
             var nextLog = time.GetTimestamp();
@@ -172,6 +196,7 @@ public static partial class RunCommand
                     {
                         await stop.CancelAsync();
                     }
+                    onTick();
                     if (surface.Interactive)
                     {
                         surface.SetStatus(Render());
