@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Linesight.Deployment.Install;
 
 /// <summary>One of the two install slots.</summary>
@@ -13,7 +15,7 @@ public enum Slot
 /// slots. Switching is one rename(2) of a fresh symlink over <c>current</c>: a power cut leaves the old or the new
 /// target, never a half state, and a slot is only ever pointed at once it is complete.
 /// </summary>
-public sealed class BoxLayout(string root)
+public sealed partial class BoxLayout(string root)
 {
     public const string DefaultRoot = "/opt/linesight";
 
@@ -64,8 +66,16 @@ public sealed class BoxLayout(string root)
         var fresh = Path.Combine(Root, ".current.new");
         File.Delete(fresh);
         File.CreateSymbolicLink(fresh, Name(slot));
-        File.Move(fresh, Current, overwrite: true);
+        // File.Move follows the link to the slot directory and refuses; rename(2) replaces the link itself, atomically.
+        if (Rename(fresh, Current) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new DeploymentException($"{Current}: cannot switch to slot {Name(slot)} (rename failed, errno {errno})", isUserError: false);
+        }
     }
+
+    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Rename(string from, string to);
 
     /// <summary>Removes <c>current</c> (a first install that failed its trial: nothing good to go back to).</summary>
     public void Unlink() => File.Delete(Current);

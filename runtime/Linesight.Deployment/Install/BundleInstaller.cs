@@ -97,6 +97,7 @@ public sealed class BundleInstaller(BoxLayout layout, BoxPolicy policy, IService
             }
             // Second pass: the file may have changed since the first; every byte written is checked again.
             BundleArchive.Read(bundlePath, keys, policy.RequireSignature, staging);
+            CarryOverConfig(active, staging, bundlePath);
             File.WriteAllBytes(Path.Combine(staging, BundleArchive.ManifestEntry), manifest.ToUtf8());
             var slot = layout.SlotPath(target);
             DeleteDirectory(slot);
@@ -112,6 +113,22 @@ public sealed class BundleInstaller(BoxLayout layout, BoxPolicy policy, IService
             DeleteDirectory(staging);
             throw;
         }
+    }
+
+    /// <summary>A bundle without a config keeps the running slot's; a slot without one would never start.</summary>
+    private void CarryOverConfig(Slot? active, string staging, string bundlePath)
+    {
+        var config = Path.Combine(staging, BundleManifest.ConfigPath);
+        if (File.Exists(config))
+        {
+            return;
+        }
+        var running = active is { } a ? Path.Combine(layout.SlotPath(a), BundleManifest.ConfigPath) : null;
+        if (running is null || !File.Exists(running))
+        {
+            throw new DeploymentException($"{bundlePath}: carries no {BundleManifest.ConfigPath} and the box has none to keep; pack one with --config");
+        }
+        File.Copy(running, config);
     }
 
     private async Task<DeployOutcome> GateAsync(string bundlePath, BundleManifest manifest, Slot target, Slot? previous, CancellationToken cancel)
