@@ -212,6 +212,10 @@ public static class BundleCommand
             var active = layout.ActiveSlot() ?? throw new DeploymentException($"{layout.Current}: nothing is installed");
             var other = BoxLayout.Other(active);
             var version = SlotVersion(layout, other) ?? throw new DeploymentException($"{layout.SlotPath(other)}: the other slot holds no complete install to go back to");
+            if (DeployOutcome.TryRead(layout.OutcomeFile) is { Succeeded: false } last && last.Slot == BoxLayout.Name(other))
+            {
+                throw new DeploymentException($"{layout.SlotPath(other)}: holds version {last.Version}, which failed its trial ({last.Reason}); install a good bundle instead");
+            }
             layout.Switch(other);
             await new CommandServiceControl(policy.Restart).RestartAsync(cancel);
             Console.WriteLine($"rolled back: slot {BoxLayout.Name(other)} ({version}) is current; slot {BoxLayout.Name(active)} kept");
