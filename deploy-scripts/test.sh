@@ -12,7 +12,7 @@ out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
 need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng)
-need+=(shellcheck openssh-server openssh-client systemd)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
+need+=(shellcheck openssh-server openssh-client systemd openssl)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
 command -v npm >/dev/null || need+=(npm)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -211,6 +211,7 @@ public static class BundleArchive
         using (target)
         {
             var data = entry.DataStream;
+            long total = 0;
             if (data is not null)
             {
                 var buffer = new byte[81920];
@@ -219,7 +220,12 @@ public static class BundleArchive
                 {
                     hash.AppendData(buffer.AsSpan(0, read));
                     target?.Write(buffer.AsSpan(0, read));
+                    total += read;
                 }
+            }
+            if (total != listed.Size)
+            {
+                throw new DeploymentException($"{origin}: {listed.Path}: only {total} of {listed.Size} bytes (truncated bundle)");
             }
             target?.Flush(flushToDisk: true);
         }

@@ -42,7 +42,7 @@ public sealed class BundleCliTests : IDisposable
 
         var r = await Cli.RunAsync(["bundle", "verify", bundle]);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("not a readable bundle (truncated or corrupt", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("truncated", r.Stderr, StringComparison.Ordinal);
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 
