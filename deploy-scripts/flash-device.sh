@@ -42,19 +42,20 @@ cleanup() { on_box "rm -rf $(q "$remote")" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 say "copying $(basename "$bundle") ($(du -h "$bundle" | cut -f1))"
-scp -q "${scp_opts[@]}" "$bundle" "$target:$remote/bundle"
+remote_bundle="$remote/$(basename "$bundle")"
+scp -q "${scp_opts[@]}" "$bundle" "$target:$remote_bundle"
 
 set +e
 if on_box "test -x $(q "$root/current/linesight")"; then
   say "verifying on the box"
   # install.sh keeps the box's trusted key as etc/trusted.public.pem (absent on a box that allows unsigned bundles).
-  verify="$(q "$root/current/linesight") bundle verify $(q "$remote/bundle")"
+  verify="$(q "$root/current/linesight") bundle verify $(q "$remote_bundle")"
   on_box "test -f $(q "$root/etc/trusted.public.pem")" && verify+=" --public-key $(q "$root/etc/trusted.public.pem")"
   if ! on_box "$verify"; then
     say "the box refused the bundle; nothing was changed"; exit 1
   fi
   say "installing and waiting for the health verdict"
-  verdict="$(on_box "$(q "$root/current/linesight") bundle install $(q "$remote/bundle") --root $(q "$root")")"
+  verdict="$(on_box "$(q "$root/current/linesight") bundle install $(q "$remote_bundle") --root $(q "$root")")"
   code=$?
 else
   [[ -n "$profile" && -n "$public_key" ]] || { say "$target has no linesight under $root yet: pass --profile and --public-key for the first install"; exit 2; }
@@ -62,7 +63,7 @@ else
   scp -q "${scp_opts[@]}" "$here/install.sh" "$here/linesight-guard.sh" "$public_key" "$target:$remote/"
   extra=""
   [[ -n "$broker" ]] && extra="--broker $(q "$broker")"
-  verdict="$(on_box "SYSTEMCTL=\${SYSTEMCTL:-systemctl} bash $(q "$remote/install.sh") --bundle $(q "$remote/bundle") --profile $(q "$profile") --public-key $(q "$remote/$(basename "$public_key")") --root $(q "$root") $extra")"
+  verdict="$(on_box "bash $(q "$remote/install.sh") --bundle $(q "$remote_bundle") --profile $(q "$profile") --public-key $(q "$remote/$(basename "$public_key")") --root $(q "$root") $extra")"
   code=$?
 fi
 set -e
