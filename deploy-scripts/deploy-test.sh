@@ -97,6 +97,7 @@ PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
 PidFile $work/sshd.pid
+Subsystem sftp internal-sftp
 SetEnv SYSTEMCTL=$SYSTEMCTL FAKE_SYSTEMD_UNIT=$FAKE_SYSTEMD_UNIT
 CONF
 /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" & pids+=("$!")

@@ -65,7 +65,7 @@ fi
   printf '  "maxBoots": 3\n}\n'
 } > "$root/etc/policy.json"
 if [[ -n "$broker" ]]; then
-  printf 'LINESIGHT_RUN_ARGS=--broker %s\n' "$broker" > "$root/etc/linesight.env"
+  printf 'LINESIGHT_RUN_ARGS="--broker %s"\n' "$broker" > "$root/etc/linesight.env"
 fi
 
 "$linesight" bundle unit --profile "$profile" --root "$root" > "$unit_dir/linesight.service"
