@@ -133,10 +133,11 @@ public static partial class RunCommand
         }
         var undelivered = pipeline.Undelivered;
         LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
-        if (session.Aligner is { } used && log.IsEnabled(LogLevel.Information))
+        if (session.Aligner is { } used)
         {
-            LogAlignment(log, used.Input, used.Stream, used.Count(AlignmentOutcome.OnTime), used.Count(AlignmentOutcome.Waited),
-                used.Count(AlignmentOutcome.Late), used.Count(AlignmentOutcome.Missing));
+            long onTime = used.Count(AlignmentOutcome.OnTime), waited = used.Count(AlignmentOutcome.Waited);
+            long late = used.Count(AlignmentOutcome.Late), missing = used.Count(AlignmentOutcome.Missing);
+            LogAlignment(log, used.Input, used.Stream, onTime, waited, late, missing);
         }
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
