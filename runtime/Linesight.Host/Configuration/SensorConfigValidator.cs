@@ -21,7 +21,7 @@ internal static class SensorConfigValidator
             }
             if (!SensorBindings.IsKnown(s.Binding))
             {
-                throw StrictJson.Invalid(origin, $"{path}.binding", $"'{s.Binding}' is not a sensor binding this build provides ({string.Join(", ", SensorBindings.Names)})");
+                throw StrictJson.Invalid(origin, $"{path}.binding", SensorBindings.WhyUnavailable(s.Binding));
             }
             if (s.BusId is < 0 or > 255)
             {

@@ -61,6 +61,9 @@ public sealed partial class TriggeredCapture(ITriggerSource triggers, IFrameSour
                 }
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
