@@ -3,6 +3,7 @@ using Linesight.Inference.Onnx;
 using Linesight.Inference.Preprocessing;
 using Linesight.Ingest.ImageFolder;
 using Linesight.Runtime.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Linesight.Runtime.Tests.Host;
 
@@ -11,7 +12,7 @@ namespace Linesight.Runtime.Tests.Host;
 /// Iot.Device.Imu binding over a register file) as the vibration sensor, feeding the generated image + vibration
 /// fusion model; results go through a real mosquitto and are checked against the model's maths.
 /// </summary>
-public sealed class MultimodalRunTests : IDisposable
+public sealed class MultimodalRunTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 1;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
@@ -30,6 +31,7 @@ public sealed class MultimodalRunTests : IDisposable
         var run = await Cli.RunAsync(["run", "--config", config, "--max-results", "6"], Wait);
 
         Assert.True(run.ExitCode == 0, run.Stderr);
+        output.WriteLine(run.Stderr);
         Assert.Contains("input vibration from sensor vibration:", run.Stderr, StringComparison.Ordinal);
         var manifest = ModelManifestReader.ReadFile(Path.Combine(_dir.Path, "fusion.manifest.json"));
         var writer = new ImageTensorWriter(manifest.Inputs[0].Image!);
@@ -63,6 +65,36 @@ public sealed class MultimodalRunTests : IDisposable
         Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.Stderr}");
         Assert.Contains(expected, run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_truncation_of_a_sensor_config_is_one_configuration_error()
+    {
+        var text = File.ReadAllText(WriteConfig("mqtt://127.0.0.1:1883"));
+        Assert.NotNull(Linesight.Host.Configuration.ConfigLoader.LoadFile(Path.Combine(_dir.Path, "line.json")).Config.Sensors);
+        var random = new Random(4);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            // Truncations and single-byte corruptions: each is a clear ConfigurationException or a valid config, never a crash.
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var cut = trial < 150 ? bytes[..random.Next(bytes.Length)] : Corrupt(bytes, random);
+            var path = _dir.File("fuzz.json", cut);
+            try
+            {
+                Linesight.Host.Configuration.ConfigLoader.LoadFile(path);
+            }
+            catch (Linesight.Errors.ConfigurationException e)
+            {
+                Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    private static byte[] Corrupt(byte[] bytes, Random random)
+    {
+        var copy = (byte[])bytes.Clone();
+        copy[random.Next(copy.Length)] = (byte)random.Next(256);
+        return copy;
     }
 
     /// <summary>The constant signal as the MPU-6050's ±2 g ADC quantises it and the binding scales it back.</summary>
