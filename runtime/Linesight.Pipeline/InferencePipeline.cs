@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Linesight.Frames;
+using Linesight.Pipeline.Alignment;
 using Linesight.Results;
 using Microsoft.Extensions.Logging;
 
@@ -41,6 +42,9 @@ public sealed partial class InferencePipeline
 
     public PipelineMetrics Metrics { get; } = new();
 
+    // When each queued result became ready, in queue order, for the publish latency.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<long> _pending = new();
+
     /// <summary>Results the sink has delivered.</summary>
     public long Delivered => _sink.Delivered;
 
@@ -79,7 +83,7 @@ public sealed partial class InferencePipeline
             Task.Factory.StartNew(
                 () => RunInference(frames.Reader, results.Writer, abort.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            _sink.RunAsync(results.Reader, abort.Token),
+            _sink.RunAsync(new TimingReader(results.Reader, _pending, Metrics, _time), abort.Token),
         ];
         var all = Task.WhenAll(running);
         try
@@ -116,7 +120,7 @@ public sealed partial class InferencePipeline
         Exception? fault = null;
         try
         {
-            await _source.RunAsync(new CountingWriter(frames, Metrics), stop).ConfigureAwait(false);
+            await _source.RunAsync(new CountingWriter(frames, Metrics, _time), stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -145,10 +149,15 @@ public sealed partial class InferencePipeline
                 {
                     using (frame)
                     {
-                        if (TryInfer(frame) is { } result && !results.TryWrite(result))
+                        if (TryInfer(frame, abort) is { } result)
                         {
-                            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
+                            _pending.Enqueue(_time.GetTimestamp());
+                            if (!results.TryWrite(result))
+                            {
+                                results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
+                            }
                         }
+                        Metrics.InferenceBeat(_time.GetTimestamp());
                     }
                 }
             }
@@ -172,12 +181,23 @@ public sealed partial class InferencePipeline
         }
     }
 
-    private InferenceResult? TryInfer(Frame frame)
+    private InferenceResult? TryInfer(Frame frame, CancellationToken abort)
     {
         (IResultPayload Payload, StageTimings Timings) output;
+        Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
         try
         {
             output = _inference.Infer(frame);
+        }
+        catch (FrameNotAlignedException e)
+        {
+            Metrics.FrameUnaligned();
+            LogUnaligned(_logger, frame.SourceItem, frame.Sequence, e.Message);
+            return null;
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            throw;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -187,6 +207,9 @@ public sealed partial class InferencePipeline
         }
         Metrics.FrameInferred();
         Metrics.InferenceLatency.Add(output.Timings.TotalMicros / 1000);
+        Metrics.PreprocessLatency.Add(output.Timings.PreprocessMicros / 1000);
+        Metrics.ModelLatency.Add(output.Timings.InferenceMicros / 1000);
+        Metrics.PostprocessLatency.Add(output.Timings.PostprocessMicros / 1000);
         Metrics.CaptureToResultLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
         return new InferenceResult(frame.Sequence, _options.Stream, frame.SourceItem, frame.PartId, frame.CaptureTimestamp,
             frame.CaptureTime, _inference.Model, output.Timings, output.Payload);
@@ -195,11 +218,14 @@ public sealed partial class InferencePipeline
     [LoggerMessage(Level = LogLevel.Warning, Message = "drain deadline passed with {Undelivered} results not delivered")]
     private static partial void LogDrainDeadline(ILogger logger, long undelivered);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "not inferred {Item} (frame {Sequence}): {Reason}")]
+    private static partial void LogUnaligned(ILogger logger, string item, long sequence, string reason);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "inference failed on {Item} (frame {Sequence}): {Reason}")]
     private static partial void LogInferenceFailed(ILogger logger, string item, long sequence, string reason);
 
     /// <summary>Counts frames as the source hands them over.</summary>
-    private sealed class CountingWriter(ChannelWriter<Frame> inner, PipelineMetrics metrics) : ChannelWriter<Frame>
+    private sealed class CountingWriter(ChannelWriter<Frame> inner, PipelineMetrics metrics, TimeProvider time) : ChannelWriter<Frame>
     {
         public override bool TryWrite(Frame item)
         {
@@ -208,6 +234,7 @@ public sealed partial class InferencePipeline
                 return false;
             }
             metrics.FrameIn();
+            metrics.SourceBeat(time.GetTimestamp());
             return true;
         }
 
@@ -215,5 +242,36 @@ public sealed partial class InferencePipeline
             => inner.WaitToWriteAsync(cancellationToken);
 
         public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
+    }
+
+    /// <summary>
+    /// The sink's view of the results: a result leaves the channel only once delivered (peek, deliver, take), so the
+    /// take is when it was published; times it and beats the sink's heartbeat.
+    /// </summary>
+    private sealed class TimingReader(ChannelReader<InferenceResult> inner, System.Collections.Concurrent.ConcurrentQueue<long> pending, PipelineMetrics metrics, TimeProvider time)
+        : ChannelReader<InferenceResult>
+    {
+        public override bool CanPeek => inner.CanPeek;
+
+        public override Task Completion => inner.Completion;
+
+        public override bool TryPeek(out InferenceResult item) => inner.TryPeek(out item!);
+
+        public override bool TryRead(out InferenceResult item)
+        {
+            if (!inner.TryRead(out item!))
+            {
+                return false;
+            }
+            var now = time.GetTimestamp();
+            if (pending.TryDequeue(out var ready))
+            {
+                metrics.PublishLatency.Add(time.GetElapsedTime(ready, now).TotalMilliseconds);
+            }
+            metrics.SinkBeat(now);
+            return true;
+        }
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(cancellationToken);
     }
 }

@@ -56,6 +56,9 @@ public sealed class Frame : IDisposable
     /// <summary>Part identifier from a trigger, when the capture was triggered.</summary>
     public string? PartId { get; init; }
 
+    /// <summary>Monotonic time of the trigger that caused this capture, when it was triggered.</summary>
+    public long? TriggerTimestamp { get; init; }
+
     public Span<byte> Pixels => _pixels is { } p
         ? p.AsSpan(0, Stride * Height)
         : throw new ObjectDisposedException(nameof(Frame));
@@ -72,7 +75,17 @@ public sealed class Frame : IDisposable
     public Frame Restamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
     {
         var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
-        return new Frame(Width, Height, Format, sequence, captureTimestamp, captureTime, SourceItem, pixels) { PartId = PartId };
+        return new Frame(Width, Height, Format, sequence, captureTimestamp, captureTime, SourceItem, pixels) { PartId = PartId, TriggerTimestamp = TriggerTimestamp };
+    }
+
+    /// <summary>
+    /// Moves the pixel buffer into a frame that belongs to the part a trigger announced; capture identity is kept.
+    /// This frame gives up the buffer and must not be used afterwards.
+    /// </summary>
+    public Frame ForPart(string partId, long triggerTimestamp)
+    {
+        var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
+        return new Frame(Width, Height, Format, Sequence, CaptureTimestamp, CaptureTime, SourceItem, pixels) { PartId = partId, TriggerTimestamp = triggerTimestamp };
     }
 
     public void Dispose()

@@ -9,6 +9,7 @@ using Linesight.Host.Service;
 using Linesight.Host.Terminal;
 using Linesight.Host.Wiring;
 using Linesight.Pipeline;
+using Linesight.Pipeline.Alignment;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
 using Microsoft.Extensions.Logging;
@@ -77,8 +78,15 @@ public static partial class RunCommand
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Decoding the source's images and loading the model are independent: overlap them (cold start).
         var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time, loggers));
-        using var session = ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile);
+        // Sensors start first so the first frames find full windows.
+        await using var sensors = SensorSet.Start(config.Sensors, time, loggers);
+        using var session = PipelineModel.Load(loaded, profile, sensors, time);
         var (source, edge) = await sourceReady;
+        if (session.Aligner is { } aligner)
+        {
+            var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
+            await sensors.WaitForSamplesAsync(aligner.Stream, window, TimeSpan.FromSeconds(30), time, stop.Token);
+        }
         foreach (var fallback in session.Providers.Fallbacks)
         {
             LogFallback(log, fallback.Provider, fallback.Reason);
@@ -103,10 +111,10 @@ public static partial class RunCommand
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
+        var pipeline = new InferencePipeline(source, session.Inference, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
+        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval) { Sensors = sensors };
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -141,6 +149,12 @@ public static partial class RunCommand
         }
         var undelivered = pipeline.Undelivered;
         LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
+        if (session.Aligner is { } used)
+        {
+            long onTime = used.Count(AlignmentOutcome.OnTime), waited = used.Count(AlignmentOutcome.Waited);
+            long late = used.Count(AlignmentOutcome.Late), missing = used.Count(AlignmentOutcome.Missing);
+            LogAlignment(log, used.Input, used.Stream, onTime, waited, late, missing);
+        }
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
 
@@ -157,6 +171,9 @@ public static partial class RunCommand
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return self.StartTime.ToUniversalTime();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "input {Input} from sensor {Sensor}: {OnTime} on time, {Waited} after waiting, {Late} late, {Missing} missing")]
+    private static partial void LogAlignment(ILogger logger, string input, string sensor, long onTime, long waited, long late, long missing);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "first result delivered {Milliseconds:0} ms after process start")]
     private static partial void LogFirstDelivery(ILogger logger, double milliseconds);
@@ -179,6 +196,8 @@ public static partial class RunCommand
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
     private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
+        public SensorSet? Sensors { get; init; }
+
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
         private double _fps;
@@ -233,9 +252,15 @@ public static partial class RunCommand
             var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
                 ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
                 : "";
+            var m = pipeline.Metrics;
+            var sensors = Sensors is { Sensors.Count: > 0 } set
+                ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {m.FramesUnaligned} | stages p50 ms queue {P50(m.QueueLatency):0.0} pre {P50(m.PreprocessLatency):0.0} infer {P50(m.ModelLatency):0.0} post {P50(m.PostprocessLatency):0.0} publish {P50(m.PublishLatency):0.0} | {set.Describe()}")
+                : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}{sensors}");
         }
+
+        private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]
         private static partial void LogStatus(ILogger logger, string status);

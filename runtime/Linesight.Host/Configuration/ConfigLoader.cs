@@ -84,6 +84,7 @@ public static class ConfigLoader
             default:
                 throw StrictJson.Invalid(origin, "$.source.type", "is not a source this build provides");
         }
+        SensorConfigValidator.Validate(c, origin);
         return c;
     }
 

@@ -14,7 +14,8 @@ public sealed record LinesightConfig(
     SourceConfig Source,
     ModelConfig Model,
     MqttConfig Mqtt,
-    string Profile = "simulated");
+    string Profile = "simulated",
+    IReadOnlyList<SensorConfig>? Sensors = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);
@@ -49,7 +50,8 @@ public sealed record VideoSourceConfig(
 public sealed record ImageFolderSourceConfig(string Path, double Fps = 0, bool Loop = false) : SourceConfig;
 
 /// <summary>The ONNX file and its manifest (default: beside the model as NAME.manifest.json).</summary>
-public sealed record ModelConfig(string Path, string? Manifest = null);
+/// <param name="Inputs">For a multimodal model: which sensor feeds each time-series input (docs/pipeline.md).</param>
+public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnlyDictionary<string, ModelInputConfig>? Inputs = null);
 
 /// <summary>Where results go.</summary>
 /// <param name="ClientId">Default: linesight-{device.id}.</param>

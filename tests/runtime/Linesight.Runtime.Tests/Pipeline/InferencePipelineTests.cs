@@ -70,6 +70,37 @@ public sealed class InferencePipelineTests : IDisposable
         Assert.Equal("sink broke", e.Message);
     }
 
+    [Fact]
+    public async Task Frames_whose_sensor_window_is_late_or_missing_are_counted_not_inferred_and_the_line_goes_on()
+    {
+        var source = ImageFolderSource.FromFolder(Repo.SampleLabels, new ImageFolderOptions(0, Loop: false), TimeProvider.System);
+        var sink = new CollectingSink();
+        var inference = new EveryThirdUnaligned(_session);
+        var pipeline = new InferencePipeline(source, inference, sink, new PipelineOptions("s", EdgePolicy.Block), TimeProvider.System, NullLogger.Instance);
+        await pipeline.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var frames = Repo.SampleOrientations().Count;
+        Assert.Equal(frames / 3, pipeline.Metrics.FramesUnaligned);
+        Assert.Equal(frames - (frames / 3), sink.Results.Count);
+        Assert.DoesNotContain(sink.Results, r => r.Sequence % 3 == 0);
+        Assert.Equal(0, pipeline.Metrics.InferenceErrors);
+        // Every stage reported: heartbeats and a latency per stage.
+        Assert.All([pipeline.Metrics.SourceHeartbeat, pipeline.Metrics.InferenceHeartbeat, pipeline.Metrics.SinkHeartbeat], beat => Assert.NotEqual(0, beat));
+        Assert.All([pipeline.Metrics.QueueLatency, pipeline.Metrics.PreprocessLatency, pipeline.Metrics.ModelLatency, pipeline.Metrics.PostprocessLatency, pipeline.Metrics.PublishLatency],
+            stage => Assert.False(double.IsNaN(stage.Percentile(50))));
+    }
+
+    private sealed class EveryThirdUnaligned(IFrameInference inner) : IFrameInference
+    {
+        public ModelIdentity Model => inner.Model;
+
+        public (IResultPayload Payload, StageTimings Timings) Infer(Linesight.Frames.Frame frame) => frame.Sequence % 3 == 0
+            ? throw new Linesight.Pipeline.Alignment.FrameNotAlignedException("vibration", Linesight.Pipeline.Alignment.AlignmentOutcome.Missing, "test")
+            : inner.Infer(frame);
+
+        public void Terminate() => inner.Terminate();
+    }
+
     private sealed class CollectingSink : IResultSink
     {
         private long _delivered;

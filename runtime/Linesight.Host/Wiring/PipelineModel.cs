@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Linesight.DeviceProfiles;
+using Linesight.Errors;
+using Linesight.Frames;
+using Linesight.Host.Configuration;
+using Linesight.Inference.Manifests;
+using Linesight.Inference.Sessions;
+using Linesight.Pipeline.Alignment;
+using Linesight.Results;
+
+namespace Linesight.Host.Wiring;
+
+/// <summary>
+/// The model a pipeline runs, as its inference stage: a plain image model, or a multimodal model whose
+/// time-series input is fed, per frame, by the aligned window of the sensor the config binds to it.
+/// </summary>
+public sealed class PipelineModel : IDisposable
+{
+    private readonly IDisposable _session;
+
+    private PipelineModel(IFrameInference inference, IDisposable session, ExecutionProviderPlan providers, WindowAligner? aligner)
+    {
+        Inference = inference;
+        _session = session;
+        Providers = providers;
+        Aligner = aligner;
+    }
+
+    public IFrameInference Inference { get; }
+
+    public ModelIdentity Identity => Inference.Model;
+
+    public ExecutionProviderPlan Providers { get; }
+
+    /// <summary>The sensor input's aligner, for a multimodal model.</summary>
+    public WindowAligner? Aligner { get; }
+
+    public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time)
+    {
+        var model = loaded.Config.Model;
+        var file = ModelLoader.Read(model.Path, model.Manifest, loaded.BaseDirectory);
+        var series = file.Manifest.Inputs.Where(i => i.Modality == InputModality.TimeSeries).ToArray();
+        if (series.Length == 0)
+        {
+            if (model.Inputs is { Count: > 0 })
+            {
+                throw new ConfigurationException($"{loaded.Origin}: $.model.inputs: model '{file.Manifest.Id}' has no time-series input to feed");
+            }
+            var plain = ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
+            return new PipelineModel(plain, plain, plain.Providers, null);
+        }
+
+        var input = series[0];
+        if (model.Inputs is null || !model.Inputs.TryGetValue(input.Name, out var binding))
+        {
+            throw new ConfigurationException(
+                $"{loaded.Origin}: $.model.inputs: model '{file.Manifest.Id}' needs a sensor for its time-series input '{input.Name}' (e.g. \"inputs\": {{ \"{input.Name}\": {{ \"sensor\": \"NAME\" }} }})");
+        }
+        foreach (var extra in model.Inputs.Keys.Where(k => k != input.Name))
+        {
+            throw new ConfigurationException($"{loaded.Origin}: $.model.inputs.{extra}: model '{file.Manifest.Id}' has no time-series input '{extra}' (it has '{input.Name}')");
+        }
+        var sensorConfig = loaded.Config.Sensors!.Single(s => s.Name == binding.Sensor);
+        var spec = input.TimeSeries!;
+        var history = sensors.History(binding.Sensor);
+        if (history.Channels != spec.Channels)
+        {
+            throw new ConfigurationException(
+                $"{loaded.Origin}: $.model.inputs.{input.Name}.sensor: sensor '{binding.Sensor}' gives {history.Channels} channels; the model's '{input.Name}' takes {spec.Channels}");
+        }
+        if (Math.Abs(sensorConfig.SampleRateHz - spec.SampleRate) > 1e-9 * spec.SampleRate)
+        {
+            throw new ConfigurationException(
+                $"{loaded.Origin}: $.sensors[{loaded.Config.Sensors!.ToList().IndexOf(sensorConfig)}].sampleRateHz: {sensorConfig.SampleRateHz} Hz, but the model's '{input.Name}' was trained on {spec.SampleRate} Hz windows");
+        }
+        var length = TimeSpan.FromSeconds(spec.Window / spec.SampleRate);
+        var window = new AlignmentWindow(spec.Window, length, TimeSpan.FromMilliseconds(binding.EndOffsetMs), TimeSpan.FromMilliseconds(binding.DeadlineMs),
+            binding.ToleranceMs is { } t ? TimeSpan.FromMilliseconds(t) : length / 2);
+        var aligner = new WindowAligner(input.Name, history, window, time);
+        var session = MultimodalModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
+        var fusion = new AlignedFusion(session, aligner);
+        return new PipelineModel(fusion, fusion, session.Providers, aligner);
+    }
+
+    public void Dispose() => _session.Dispose();
+
+    /// <summary>Image + sensor window per frame; the window is the one aligned to the frame's (or its trigger's) time.</summary>
+    private sealed class AlignedFusion(MultimodalModelSession session, WindowAligner aligner) : IFrameInference, IDisposable
+    {
+        private readonly float[] _window = new float[aligner.ElementCount];
+        private readonly CancellationTokenSource _terminate = new();
+
+        public ModelIdentity Model => session.Identity;
+
+        public (IResultPayload Payload, StageTimings Timings) Infer(Frame frame)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var outcome = aligner.Align(frame.TriggerTimestamp ?? frame.CaptureTimestamp, _window, _terminate.Token);
+            if (outcome is AlignmentOutcome.Late or AlignmentOutcome.Missing)
+            {
+                throw new FrameNotAlignedException(aligner.Input, outcome, aligner.LastProblem ?? "");
+            }
+            var alignMicros = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            var (payload, timings) = session.Infer(frame, _window);
+            return (payload, timings with { PreprocessMicros = timings.PreprocessMicros + alignMicros });
+        }
+
+        public void Terminate()
+        {
+            _terminate.Cancel();
+            session.Terminate();
+        }
+
+        public void Dispose()
+        {
+            session.Dispose();
+            _terminate.Dispose();
+        }
+    }
+}
