@@ -11,7 +11,9 @@ namespace Linesight.Pipeline;
 /// <param name="FrameQueue">Capacity of the source → inference channel.</param>
 /// <param name="ResultQueue">Capacity of the inference → sink channel (always blocking).</param>
 /// <param name="DrainTimeout">How long shutdown waits for queued results to be delivered.</param>
-public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int FrameQueue = 4, int ResultQueue = 256, TimeSpan DrainTimeout = default);
+/// <param name="MotionGate">When set, frames that did not change skip inference (counted in <see cref="PipelineMetrics.FramesUnchanged"/>).</param>
+public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int FrameQueue = 4, int ResultQueue = 256, TimeSpan DrainTimeout = default,
+    Gating.MotionGateOptions? MotionGate = null);
 
 /// <summary>
 /// source → [frames, per-edge policy] → inference → [results, blocking] → sink.
@@ -135,6 +137,8 @@ public sealed partial class InferencePipeline
     private void RunInference(ChannelReader<Frame> frames, ChannelWriter<InferenceResult> results, CancellationToken abort)
     {
         using var terminate = abort.Register(_inference.Terminate);
+        var gate = _options.MotionGate is { } gateOptions ? new Gating.MotionGate(gateOptions) : null;
+        using var window = _inference is IFrameWindowInference { WindowFrames: > 1 } temporal ? new FrameWindow(temporal.WindowFrames) : null;
         Exception? fault = null;
         try
         {
@@ -143,12 +147,28 @@ public sealed partial class InferencePipeline
             {
                 while (frames.TryRead(out var frame))
                 {
-                    using (frame)
+                    if (gate is not null && !gate.HasChanged(frame))
                     {
-                        if (TryInfer(frame) is { } result && !results.TryWrite(result))
+                        Metrics.FrameUnchanged();
+                        frame.Dispose();
+                        continue;
+                    }
+                    InferenceResult? result;
+                    if (window is not null)
+                    {
+                        window.Push(frame); // the window owns it now and disposes it when it slides out
+                        result = window.IsFull ? TryInfer(window.Newest, window) : null;
+                    }
+                    else
+                    {
+                        using (frame)
                         {
-                            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
+                            result = TryInfer(frame, null);
                         }
+                    }
+                    if (result is not null && !results.TryWrite(result))
+                    {
+                        results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
                     }
                 }
             }
@@ -172,12 +192,13 @@ public sealed partial class InferencePipeline
         }
     }
 
-    private InferenceResult? TryInfer(Frame frame)
+    /// <summary>Infers one frame, or a full window whose newest frame is <paramref name="frame"/> (the result carries its identity).</summary>
+    private InferenceResult? TryInfer(Frame frame, FrameWindow? window)
     {
         (IResultPayload Payload, StageTimings Timings) output;
         try
         {
-            output = _inference.Infer(frame);
+            output = window is null ? _inference.Infer(frame) : ((IFrameWindowInference)_inference).Infer(window);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -13,13 +13,6 @@ public sealed class Frame : IDisposable
 
     public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
         DateTimeOffset captureTime, string sourceItem)
-        : this(width, height, format, sequence, captureTimestamp, captureTime, sourceItem,
-            ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height)))
-    {
-    }
-
-    private Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
-        DateTimeOffset captureTime, string sourceItem, byte[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
@@ -31,7 +24,7 @@ public sealed class Frame : IDisposable
         CaptureTimestamp = captureTimestamp;
         CaptureTime = captureTime;
         SourceItem = sourceItem;
-        _pixels = pixels;
+        _pixels = ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height));
     }
 
     public int Width { get; }
@@ -42,13 +35,13 @@ public sealed class Frame : IDisposable
     public int Stride { get; }
 
     /// <summary>Per-source sequence number, from 1.</summary>
-    public long Sequence { get; }
+    public long Sequence { get; private set; }
 
     /// <summary>Monotonic capture time (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
-    public long CaptureTimestamp { get; }
+    public long CaptureTimestamp { get; private set; }
 
     /// <summary>Wall-clock capture time, for messages.</summary>
-    public DateTimeOffset CaptureTime { get; }
+    public DateTimeOffset CaptureTime { get; private set; }
 
     /// <summary>What the source calls this frame: a file name, a camera name and index.</summary>
     public string SourceItem { get; }
@@ -66,13 +59,15 @@ public sealed class Frame : IDisposable
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>
-    /// Moves the pixel buffer into a frame with capture identity (sequence, timestamps), once its pixels are
-    /// known to be complete; this frame gives up the buffer and must not be used afterwards.
+    /// Gives the frame its capture identity (sequence, timestamps) once its pixels are known to be complete —
+    /// a source fills the buffer first and stamps it after, without a second frame object.
     /// </summary>
-    public Frame Restamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
+    public void Stamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
     {
-        var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
-        return new Frame(Width, Height, Format, sequence, captureTimestamp, captureTime, SourceItem, pixels) { PartId = PartId };
+        ObjectDisposedException.ThrowIf(_pixels is null, this);
+        Sequence = sequence;
+        CaptureTimestamp = captureTimestamp;
+        CaptureTime = captureTime;
     }
 
     public void Dispose()

@@ -100,7 +100,7 @@ public static partial class RunCommand
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
+        var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge, MotionGate: SourceFactory.MotionGateOf(config.Source)), time, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
         var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
@@ -205,11 +205,12 @@ public static partial class RunCommand
                 : link.FailedAttempts > 0 ? $"broker unreachable ({link.LastError}), retry #{link.FailedAttempts}"
                 : "broker connecting";
             var p50 = pipeline.Metrics.InferenceLatency.Percentile(50);
-            var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
-                ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
+            var camera = source is Ingest.Video.ISupervisedSource { Health: { Restarts: > 0 } health }
+                ? $" | source {health.State.ToString().ToLowerInvariant()}, {health.Restarts} restarts ({health.LastError}){(health.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
                 : "";
+            var unchanged = pipeline.Metrics.FramesUnchanged > 0 ? $" | unchanged {pipeline.Metrics.FramesUnchanged}" : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors}{unchanged} | {broker}{camera}");
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]

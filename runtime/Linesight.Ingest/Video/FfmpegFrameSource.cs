@@ -14,13 +14,14 @@ namespace Linesight.Ingest.Video;
 /// an exponential back-off; <see cref="Health"/> says what happened. A file that ends (without loop) ends
 /// the stream normally.
 /// </summary>
-public sealed partial class FfmpegFrameSource : IFrameSource
+public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
 {
     private readonly FfmpegSourceOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private volatile SourceHealth _health = SourceHealth.Initial;
     private volatile int _processId;
+    private long _lastFrameTimestamp;
 
     public FfmpegFrameSource(string name, FfmpegSourceOptions options, TimeProvider time, ILogger logger)
     {
@@ -113,18 +114,27 @@ public sealed partial class FfmpegFrameSource : IFrameSource
                         ? "stream closed"
                         : string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited with code {code}{(tail.Length > 0 ? ": " + tail : "")}"), delivered);
                 }
-                var stamped = frame.Restamp(nextSequence(), _time.GetTimestamp(), _time.GetUtcNow());
+                var captured = _time.GetTimestamp();
+                frame.Stamp(nextSequence(), captured, _time.GetUtcNow());
                 try
                 {
-                    await output.WriteAsync(stamped, cancellationToken).ConfigureAwait(false);
+                    await output.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
-                    stamped.Dispose();
+                    frame.Dispose();
                     throw;
                 }
                 delivered++;
-                _health = _health with { State = SourceState.Running, Frames = _health.Frames + 1, NextAttempt = null };
+                var health = _health;
+                TimeSpan? gap = null;
+                if (delivered == 1 && health.Restarts > 0 && _lastFrameTimestamp != 0)
+                {
+                    gap = _time.GetElapsedTime(_lastFrameTimestamp, captured);
+                    LogResumed(_logger, Name, gap.Value.TotalSeconds, health.Restarts);
+                }
+                _lastFrameTimestamp = captured;
+                _health = health with { State = SourceState.Running, Frames = health.Frames + 1, NextAttempt = null, LastGap = gap ?? health.LastGap };
             }
         }
         catch (TimeoutException)
@@ -179,6 +189,9 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             throw new InputException($"{Name}: cannot run {_options.FfmpegPath} ({e.Message}); install ffmpeg (Debian package ffmpeg)", e);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: frames resumed after a {Seconds:0.0} s gap (restart #{Restarts})")]
+    private static partial void LogResumed(ILogger logger, string source, double seconds, int restarts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: {Error}; restart #{Restarts} in {Seconds:0.0}s")]
     private static partial void LogRestart(ILogger logger, string source, string error, int restarts, double seconds);
