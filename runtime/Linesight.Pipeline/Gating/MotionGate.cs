@@ -120,7 +120,7 @@ public sealed class MotionGate
         bpp == 1 ? pixels[at] : ((77 * pixels[at + red]) + (150 * pixels[at + 1]) + (29 * pixels[at + blue])) >> 8;
 
     /// <summary>Cells whose absolute difference exceeds <paramref name="threshold"/>; both spans are whole vectors long.</summary>
-    internal static int CountChanged(ReadOnlySpan<byte> current, ReadOnlySpan<byte> reference, byte threshold)
+    public static int CountChanged(ReadOnlySpan<byte> current, ReadOnlySpan<byte> reference, byte threshold)
     {
         var limit = new Vector<byte>(threshold);
         var count = 0;
