@@ -20,7 +20,7 @@ public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int Fr
 /// Shutdown: stop the source, infer what is queued, let the sink deliver everything within the drain
 /// timeout, then abort. A frame that fails inference is counted and logged, and the line keeps going.
 /// </summary>
-public sealed partial class InferencePipeline
+public sealed partial class InferencePipeline : IRunnablePipeline
 {
     private readonly IFrameSource _source;
     private readonly IFrameInference _inference;
@@ -112,6 +112,8 @@ public sealed partial class InferencePipeline
             }
         }
     }
+
+    Task IRunnablePipeline.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
 
     private async Task RunSourceAsync(ChannelWriter<Frame> frames, CancellationToken stop)
     {

@@ -72,10 +72,7 @@ public static partial class RunCommand
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
-        // Decoding the source's images and loading the model are independent: overlap them (cold start).
-        var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time, loggers));
-        using var session = ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile);
-        var (source, edge) = await sourceReady;
+        using var session = await PipelineWiring.LoadAsync(config, loaded.BaseDirectory, profile, time, loggers);
         foreach (var fallback in session.Providers.Fallbacks)
         {
             LogFallback(log, fallback.Provider, fallback.Reason);
@@ -100,10 +97,10 @@ public static partial class RunCommand
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge, MotionGate: SourceFactory.MotionGateOf(config.Source)), time, loggers.CreateLogger("Linesight.Pipeline"));
+        var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
 
-        LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
+        LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
+        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         var statusTask = status.RunAsync(maxResults, stop, statusStop.Token);
         try
@@ -124,7 +121,7 @@ public static partial class RunCommand
             LogFirstDelivery(log, coldStart.TotalMilliseconds);
         }
         var undelivered = pipeline.Undelivered;
-        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
+        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors, pipeline.Metrics.FramesUnchanged);
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
 
@@ -149,11 +146,11 @@ public static partial class RunCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: stopping; draining queued frames and results")]
     private static partial void LogStopping(ILogger logger, PosixSignal signal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors")]
-    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors);
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors, {Unchanged} unchanged (motion gate)")]
+    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors, long unchanged);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(IRunnablePipeline pipeline, MqttResultSink sink, object source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();

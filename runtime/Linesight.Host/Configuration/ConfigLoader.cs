@@ -77,6 +77,10 @@ public static class ConfigLoader
                 {
                     throw StrictJson.Invalid(origin, "$.source.fps", $"{video.Fps} is out of range 0..1000 (0 keeps the input's rate)");
                 }
+                if (video.RtspListen && !video.Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw StrictJson.Invalid(origin, "$.source.rtspListen", $"needs an rtsp:// input to listen on, not '{video.Input}'");
+                }
                 if (!double.IsFinite(video.StallTimeoutSeconds) || video.StallTimeoutSeconds is < 0.1 or > 3600)
                 {
                     throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{video.StallTimeoutSeconds} is out of range 0.1..3600");
@@ -114,6 +118,16 @@ public static class ConfigLoader
                 if (!double.IsFinite(camera.StallTimeoutSeconds) || camera.StallTimeoutSeconds is < 0.1 or > 3600)
                 {
                     throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{camera.StallTimeoutSeconds} is out of range 0.1..3600");
+                }
+                break;
+            case AudioSourceConfig audio:
+                if (string.IsNullOrWhiteSpace(audio.Input) || audio.Input == "alsa:")
+                {
+                    throw StrictJson.Invalid(origin, "$.source.input", "must name an audio file, a stream URL or alsa:DEVICE");
+                }
+                if (!double.IsFinite(audio.StallTimeoutSeconds) || audio.StallTimeoutSeconds is < 0.1 or > 3600)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{audio.StallTimeoutSeconds} is out of range 0.1..3600");
                 }
                 break;
             default:

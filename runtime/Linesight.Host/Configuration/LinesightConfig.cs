@@ -25,6 +25,7 @@ public sealed record DeviceIdentity(string Site, string Line, string Id);
 [JsonDerivedType(typeof(VideoSourceConfig), "video")]
 [JsonDerivedType(typeof(SyntheticSourceConfig), "synthetic")]
 [JsonDerivedType(typeof(V4l2SourceConfig), "v4l2")]
+[JsonDerivedType(typeof(AudioSourceConfig), "audio")]
 public abstract record SourceConfig;
 
 /// <summary>
@@ -35,6 +36,7 @@ public abstract record SourceConfig;
 /// <param name="Loop">Files: start again at the end.</param>
 /// <param name="Realtime">Files: deliver at the file's own pace, as a camera would.</param>
 /// <param name="StallTimeoutSeconds">No frame for this long restarts ffmpeg.</param>
+/// <param name="RtspListen">rtsp:// only: wait for the camera/encoder to push to this URL instead of pulling.</param>
 public sealed record VideoSourceConfig(
     string Input,
     int Width,
@@ -44,7 +46,8 @@ public sealed record VideoSourceConfig(
     bool Realtime = false,
     double StallTimeoutSeconds = 10,
     string FfmpegPath = "ffmpeg",
-    MotionGateConfig? MotionGate = null) : SourceConfig;
+    MotionGateConfig? MotionGate = null,
+    bool RtspListen = false) : SourceConfig;
 
 /// <summary>A generated moving pattern (no camera needed): the simulated profile's camera.</summary>
 /// <param name="PixelFormat">rgb24, bgr24 or gray8.</param>
@@ -70,6 +73,20 @@ public sealed record V4l2SourceConfig(
     int Buffers = 4,
     double StallTimeoutSeconds = 5,
     MotionGateConfig? MotionGate = null) : SourceConfig;
+
+/// <summary>
+/// Audio for a streaming audio model (e.g. Silero VAD), decoded by a supervised ffmpeg, resampled to the model's
+/// rate and cut into its windows: a file, a stream URL (rtsp://, http://) or alsa:DEVICE for a microphone.
+/// </summary>
+/// <param name="Loop">Files: start again at the end.</param>
+/// <param name="Realtime">Files: deliver at the file's own pace, as a microphone would.</param>
+/// <param name="StallTimeoutSeconds">No audio for this long restarts ffmpeg.</param>
+public sealed record AudioSourceConfig(
+    string Input,
+    bool Loop = false,
+    bool Realtime = false,
+    double StallTimeoutSeconds = 10,
+    string FfmpegPath = "ffmpeg") : SourceConfig;
 
 /// <summary>Skip inference on camera frames in which nothing changed (counted as "unchanged").</summary>
 /// <param name="PixelThreshold">Brightness change (0..254) above which a grid cell counts as changed.</param>

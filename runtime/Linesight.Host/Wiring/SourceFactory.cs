@@ -1,6 +1,7 @@
 using Linesight.Frames;
 using Linesight.Host.Configuration;
 using Linesight.Ingest.ImageFolder;
+using Linesight.Ingest.Audio;
 using Linesight.Ingest.Synthetic;
 using Linesight.Ingest.V4l2;
 using Linesight.Ingest.Video;
@@ -28,6 +29,16 @@ public static class SourceFactory
             LinuxV4l2Driver.Instance, time, loggers.CreateLogger("Linesight.Source")), EdgePolicy.DropOldest),
         _ => throw new Errors.ConfigurationException($"source type {config.GetType().Name} is not available in this build"),
     };
+
+    /// <summary>An audio source delivering windows of <paramref name="window"/> samples at <paramref name="sampleRate"/> (the model's).</summary>
+    public static FfmpegAudioSource CreateAudio(AudioSourceConfig config, int sampleRate, int window, string baseDirectory, TimeProvider time, ILoggerFactory loggers)
+    {
+        var input = config.Input.Contains("://", StringComparison.Ordinal) || config.Input.StartsWith(FfmpegAudioOptions.AlsaScheme, StringComparison.Ordinal)
+            ? config.Input
+            : Path.Combine(baseDirectory, config.Input);
+        var options = new FfmpegAudioOptions(input, sampleRate, window, config.Loop, config.Realtime, TimeSpan.FromSeconds(config.StallTimeoutSeconds), config.FfmpegPath);
+        return new FfmpegAudioSource(config.Input, options, time, loggers.CreateLogger("Linesight.Source"));
+    }
 
     /// <summary>The camera's motion gate, when its config asks for one.</summary>
     public static MotionGateOptions? MotionGateOf(SourceConfig config) => config switch
@@ -60,7 +71,7 @@ public static class SourceFactory
     {
         var input = config.Input.Contains("://", StringComparison.Ordinal) ? config.Input : Path.Combine(baseDirectory, config.Input);
         var options = new FfmpegSourceOptions(input, config.Width, config.Height, config.Fps, config.Loop, config.Realtime,
-            TimeSpan.FromSeconds(config.StallTimeoutSeconds), config.FfmpegPath);
+            TimeSpan.FromSeconds(config.StallTimeoutSeconds), config.FfmpegPath, config.RtspListen);
         var source = new FfmpegFrameSource(config.Input, options, time, loggers.CreateLogger("Linesight.Source"));
         return (source, options.IsLive || config.Realtime ? EdgePolicy.DropOldest : EdgePolicy.Block);
     }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
-using Linesight.Errors;
 using Linesight.Frames;
 using Microsoft.Extensions.Logging;
 
@@ -92,7 +91,9 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
                         frame.Dispose();
-                        return (false, $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s", delivered);
+                        return (false, delivered > 0 || !_options.IsLive
+                            ? $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s"
+                            : $"no frame from {_options.Input} within {_options.EffectiveStallTimeout.TotalSeconds:0.#} s: the camera does not answer", delivered);
                     }
                     catch
                     {
@@ -154,10 +155,14 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
     private Process StartFfmpeg()
     {
         var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin" };
-        if (_options.Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) || _options.Input.StartsWith("rtsps://", StringComparison.OrdinalIgnoreCase))
+        if (_options.IsRtsp)
         {
             // TCP: no smeared frames from UDP loss on a busy plant network.
             args.AddRange(["-rtsp_transport", "tcp"]);
+            if (_options.RtspListen)
+            {
+                args.AddRange(["-rtsp_flags", "listen"]);
+            }
         }
         if (!_options.IsLive && _options.Realtime)
         {
@@ -173,21 +178,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
             filters += string.Create(CultureInfo.InvariantCulture, $",fps={_options.Fps}");
         }
         args.AddRange(["-i", _options.Input, "-an", "-vf", filters, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
-        var info = new ProcessStartInfo(_options.FfmpegPath, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        try
-        {
-            return Process.Start(info) ?? throw new InputException($"{Name}: {_options.FfmpegPath} did not start");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InputException($"{Name}: cannot run {_options.FfmpegPath} ({e.Message}); install ffmpeg (Debian package ffmpeg)", e);
-        }
+        return FfmpegProcess.Start(Name, _options.FfmpegPath, args);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: frames resumed after a {Seconds:0.0} s gap (restart #{Restarts})")]
@@ -195,41 +186,4 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: {Error}; restart #{Restarts} in {Seconds:0.0}s")]
     private static partial void LogRestart(ILogger logger, string source, string error, int restarts, double seconds);
-
-    /// <summary>Keeps the last lines ffmpeg wrote to stderr, to say why it died.</summary>
-    private sealed class StderrTail
-    {
-        private readonly Queue<string> _lines = new();
-        private readonly Lock _gate = new();
-
-        public StderrTail(Process process)
-        {
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is { Length: > 0 } line)
-                {
-                    lock (_gate)
-                    {
-                        _lines.Enqueue(line.Trim());
-                        if (_lines.Count > 3)
-                        {
-                            _lines.Dequeue();
-                        }
-                    }
-                }
-            };
-            process.BeginErrorReadLine();
-        }
-
-        public string Text
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return string.Join(" | ", _lines);
-                }
-            }
-        }
-    }
 }
