@@ -147,8 +147,7 @@ public sealed partial class FfmpegAudioSource : IAudioSource, ISupervisedSource
         {
             return (true, "", delivered);
         }
-        // ffmpeg's alsa input exits 0 when it cannot open the device: its stderr is the reason.
-        return (false, code == 0 && tail.Length == 0
+        return (false, code == 0
             ? "stream closed"
             : string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited with code {code}{(tail.Length > 0 ? ": " + tail : "")}"), delivered);
     }

@@ -16,7 +16,9 @@ internal static class SpeechClip
         await RunAsync("espeak-ng", ["-w", speech, text]);
         var clip = Path.Combine(directory, $"clip-{Guid.NewGuid():n}.wav");
         var pad = silenceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await RunAsync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", speech, "-af", $"adelay={pad}s:all=1,apad=pad_dur={pad}", "-ar", "22050", "-ac", "1", clip]);
+        var delayMs = ((int)(silenceSeconds * 1000)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Debian's ffmpeg 5.1 takes adelay in milliseconds (no unit suffix); apad's pad_dur in seconds.
+        await RunAsync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", speech, "-af", $"adelay={delayMs}:all=1,apad=pad_dur={pad}", "-ar", "22050", "-ac", "1", clip]);
         var speechSeconds = new FileInfo(speech).Length / (22050.0 * 2); // espeak-ng: 16-bit mono 22.05 kHz
         return (clip, silenceSeconds, silenceSeconds + speechSeconds);
     }
