@@ -12,14 +12,16 @@ namespace Linesight.Pipeline;
 /// <param name="FrameQueue">Capacity of the source → inference channel.</param>
 /// <param name="ResultQueue">Capacity of the inference → sink channel (always blocking).</param>
 /// <param name="DrainTimeout">How long shutdown waits for queued results to be delivered.</param>
-public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int FrameQueue = 4, int ResultQueue = 256, TimeSpan DrainTimeout = default);
+/// <param name="MotionGate">When set, frames that did not change skip inference (counted in <see cref="PipelineMetrics.FramesUnchanged"/>).</param>
+public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int FrameQueue = 4, int ResultQueue = 256, TimeSpan DrainTimeout = default,
+    Gating.MotionGateOptions? MotionGate = null);
 
 /// <summary>
 /// source → [frames, per-edge policy] → inference → [results, blocking] → sink.
 /// Shutdown: stop the source, infer what is queued, let the sink deliver everything within the drain
 /// timeout, then abort. A frame that fails inference is counted and logged, and the line keeps going.
 /// </summary>
-public sealed partial class InferencePipeline
+public sealed partial class InferencePipeline : IRunnablePipeline
 {
     private readonly IFrameSource _source;
     private readonly IFrameInference _inference;
@@ -115,6 +117,8 @@ public sealed partial class InferencePipeline
         }
     }
 
+    Task IRunnablePipeline.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
+
     private async Task RunSourceAsync(ChannelWriter<Frame> frames, CancellationToken stop)
     {
         Exception? fault = null;
@@ -139,6 +143,8 @@ public sealed partial class InferencePipeline
     private void RunInference(ChannelReader<Frame> frames, ChannelWriter<InferenceResult> results, CancellationToken abort)
     {
         using var terminate = abort.Register(_inference.Terminate);
+        var gate = _options.MotionGate is { } gateOptions ? new Gating.MotionGate(gateOptions) : null;
+        using var window = _inference is IFrameWindowInference { WindowFrames: > 1 } temporal ? new FrameWindow(temporal.WindowFrames) : null;
         Exception? fault = null;
         try
         {
@@ -147,17 +153,33 @@ public sealed partial class InferencePipeline
             {
                 while (frames.TryRead(out var frame))
                 {
-                    using (frame)
+                    if (gate is not null && !gate.HasChanged(frame))
                     {
-                        if (TryInfer(frame, abort) is { } result)
+                        Metrics.FrameUnchanged();
+                        frame.Dispose();
+                        continue;
+                    }
+                    InferenceResult? result;
+                    if (window is not null)
+                    {
+                        window.Push(frame); // the window owns it now and disposes it when it slides out
+                        result = window.IsFull ? TryInfer(window.Newest, window, abort) : null;
+                    }
+                    else
+                    {
+                        using (frame)
                         {
-                            _pending.Enqueue(_time.GetTimestamp());
-                            if (!results.TryWrite(result))
-                            {
-                                results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
-                            }
+                            result = TryInfer(frame, null, abort);
                         }
-                        Metrics.InferenceBeat(_time.GetTimestamp());
+                    }
+                    Metrics.InferenceBeat(_time.GetTimestamp());
+                    if (result is not null)
+                    {
+                        _pending.Enqueue(_time.GetTimestamp());
+                        if (!results.TryWrite(result))
+                        {
+                            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
+                        }
                     }
                 }
             }
@@ -181,13 +203,14 @@ public sealed partial class InferencePipeline
         }
     }
 
-    private InferenceResult? TryInfer(Frame frame, CancellationToken abort)
+    /// <summary>Infers one frame, or a full window whose newest frame is <paramref name="frame"/> (the result carries its identity).</summary>
+    private InferenceResult? TryInfer(Frame frame, FrameWindow? window, CancellationToken abort)
     {
         (IResultPayload Payload, StageTimings Timings) output;
         Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
         try
         {
-            output = _inference.Infer(frame);
+            output = window is null ? _inference.Infer(frame) : ((IFrameWindowInference)_inference).Infer(window);
         }
         catch (FrameNotAlignedException e)
         {

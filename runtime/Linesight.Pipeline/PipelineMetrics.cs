@@ -12,6 +12,8 @@ public sealed class PipelineMetrics
     private long _inferenceHeartbeat;
     private long _sinkHeartbeat;
 
+    private long _framesUnchanged;
+
     public long FramesIn => Interlocked.Read(ref _framesIn);
     public long FramesDropped => Interlocked.Read(ref _framesDropped);
     public long Inferred => Interlocked.Read(ref _inferred);
@@ -44,6 +46,9 @@ public sealed class PipelineMetrics
     /// <summary>Result ready to delivered by the sink (the broker acknowledged it), in milliseconds.</summary>
     public LatencyWindow PublishLatency { get; } = new();
 
+    /// <summary>Frames the motion gate let pass without inference because nothing in them changed.</summary>
+    public long FramesUnchanged => Interlocked.Read(ref _framesUnchanged);
+
     /// <summary>Pre-processing + inference + post-processing per frame, in milliseconds.</summary>
     public LatencyWindow InferenceLatency { get; } = new();
 
@@ -58,4 +63,6 @@ public sealed class PipelineMetrics
     internal void SourceBeat(long now) => Interlocked.Exchange(ref _sourceHeartbeat, now);
     internal void InferenceBeat(long now) => Interlocked.Exchange(ref _inferenceHeartbeat, now);
     internal void SinkBeat(long now) => Interlocked.Exchange(ref _sinkHeartbeat, now);
+
+    internal void FrameUnchanged() => Interlocked.Increment(ref _framesUnchanged);
 }

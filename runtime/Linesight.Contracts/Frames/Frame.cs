@@ -13,13 +13,6 @@ public sealed class Frame : IDisposable
 
     public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
         DateTimeOffset captureTime, string sourceItem)
-        : this(width, height, format, sequence, captureTimestamp, captureTime, sourceItem,
-            ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height)))
-    {
-    }
-
-    private Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
-        DateTimeOffset captureTime, string sourceItem, byte[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
@@ -31,7 +24,7 @@ public sealed class Frame : IDisposable
         CaptureTimestamp = captureTimestamp;
         CaptureTime = captureTime;
         SourceItem = sourceItem;
-        _pixels = pixels;
+        _pixels = ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height));
     }
 
     public int Width { get; }
@@ -42,22 +35,22 @@ public sealed class Frame : IDisposable
     public int Stride { get; }
 
     /// <summary>Per-source sequence number, from 1.</summary>
-    public long Sequence { get; }
+    public long Sequence { get; private set; }
 
     /// <summary>Monotonic capture time (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
-    public long CaptureTimestamp { get; }
+    public long CaptureTimestamp { get; private set; }
 
     /// <summary>Wall-clock capture time, for messages.</summary>
-    public DateTimeOffset CaptureTime { get; }
+    public DateTimeOffset CaptureTime { get; private set; }
 
     /// <summary>What the source calls this frame: a file name, a camera name and index.</summary>
     public string SourceItem { get; }
 
     /// <summary>Part identifier from a trigger, when the capture was triggered.</summary>
-    public string? PartId { get; init; }
+    public string? PartId { get; private set; }
 
     /// <summary>Monotonic time of the trigger that caused this capture, when it was triggered.</summary>
-    public long? TriggerTimestamp { get; init; }
+    public long? TriggerTimestamp { get; private set; }
 
     public Span<byte> Pixels => _pixels is { } p
         ? p.AsSpan(0, Stride * Height)
@@ -69,23 +62,24 @@ public sealed class Frame : IDisposable
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>
-    /// Moves the pixel buffer into a frame with capture identity (sequence, timestamps), once its pixels are
-    /// known to be complete; this frame gives up the buffer and must not be used afterwards.
+    /// Gives the frame its capture identity (sequence, timestamps) once its pixels are known to be complete —
+    /// a source fills the buffer first and stamps it after, without a second frame object.
     /// </summary>
-    public Frame Restamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
+    public void Stamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
     {
-        var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
-        return new Frame(Width, Height, Format, sequence, captureTimestamp, captureTime, SourceItem, pixels) { PartId = PartId, TriggerTimestamp = TriggerTimestamp };
+        ObjectDisposedException.ThrowIf(_pixels is null, this);
+        Sequence = sequence;
+        CaptureTimestamp = captureTimestamp;
+        CaptureTime = captureTime;
     }
 
-    /// <summary>
-    /// Moves the pixel buffer into a frame that belongs to the part a trigger announced; capture identity is kept.
-    /// This frame gives up the buffer and must not be used afterwards.
-    /// </summary>
+    /// <summary>Marks the frame as the capture of the part a trigger announced; capture identity is kept.</summary>
     public Frame ForPart(string partId, long triggerTimestamp)
     {
-        var pixels = Interlocked.Exchange(ref _pixels, null) ?? throw new ObjectDisposedException(nameof(Frame));
-        return new Frame(Width, Height, Format, Sequence, CaptureTimestamp, CaptureTime, SourceItem, pixels) { PartId = partId, TriggerTimestamp = triggerTimestamp };
+        ObjectDisposedException.ThrowIf(_pixels is null, this);
+        PartId = partId;
+        TriggerTimestamp = triggerTimestamp;
+        return this;
     }
 
     public void Dispose()

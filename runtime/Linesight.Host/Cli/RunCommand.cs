@@ -76,12 +76,9 @@ public static partial class RunCommand
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
-        // Decoding the source's images and loading the model are independent: overlap them (cold start).
-        var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time, loggers));
         // Sensors start first so the first frames find full windows.
         await using var sensors = SensorSet.Start(config.Sensors, time, loggers);
-        using var session = PipelineModel.Load(loaded, profile, sensors, time);
-        var (source, edge) = await sourceReady;
+        using var session = await PipelineWiring.LoadAsync(loaded, profile, sensors, time, loggers);
         if (session.Aligner is { } aligner)
         {
             var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
@@ -111,10 +108,10 @@ public static partial class RunCommand
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = new InferencePipeline(source, session.Inference, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
+        var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
 
-        LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval) { Sensors = sensors };
+        LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
+        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors };
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -148,7 +145,7 @@ public static partial class RunCommand
             LogFirstDelivery(log, coldStart.TotalMilliseconds);
         }
         var undelivered = pipeline.Undelivered;
-        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
+        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors, pipeline.Metrics.FramesUnchanged);
         if (session.Aligner is { } used)
         {
             long onTime = used.Count(AlignmentOutcome.OnTime), waited = used.Count(AlignmentOutcome.Waited);
@@ -190,11 +187,11 @@ public static partial class RunCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: stopping; draining queued frames and results")]
     private static partial void LogStopping(ILogger logger, PosixSignal signal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors")]
-    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors);
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors, {Unchanged} unchanged (motion gate)")]
+    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors, long unchanged);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(IRunnablePipeline pipeline, MqttResultSink sink, object source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
         public SensorSet? Sensors { get; init; }
 
@@ -249,15 +246,16 @@ public static partial class RunCommand
                 : link.FailedAttempts > 0 ? $"broker unreachable ({link.LastError}), retry #{link.FailedAttempts}"
                 : "broker connecting";
             var p50 = pipeline.Metrics.InferenceLatency.Percentile(50);
-            var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
-                ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
+            var camera = source is Ingest.Video.ISupervisedSource { Health: { Restarts: > 0 } health }
+                ? $" | source {health.State.ToString().ToLowerInvariant()}, {health.Restarts} restarts ({health.LastError}){(health.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
                 : "";
             var m = pipeline.Metrics;
+            var unchanged = m.FramesUnchanged > 0 ? $" | unchanged {m.FramesUnchanged}" : "";
             var sensors = Sensors is { Sensors.Count: > 0 } set
                 ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {m.FramesUnaligned} | stages p50 ms queue {P50(m.QueueLatency):0.0} pre {P50(m.PreprocessLatency):0.0} infer {P50(m.ModelLatency):0.0} post {P50(m.PostprocessLatency):0.0} publish {P50(m.PublishLatency):0.0} | {set.Describe()}")
                 : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}{sensors}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
         }
 
         private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;

@@ -1,4 +1,5 @@
 using Linesight.Configuration;
+using Linesight.Host.Wiring;
 using Linesight.Publish.Mqtt;
 
 namespace Linesight.Host.Configuration;
@@ -76,16 +77,77 @@ public static class ConfigLoader
                 {
                     throw StrictJson.Invalid(origin, "$.source.fps", $"{video.Fps} is out of range 0..1000 (0 keeps the input's rate)");
                 }
+                if (video.RtspListen && !video.Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw StrictJson.Invalid(origin, "$.source.rtspListen", $"needs an rtsp:// input to listen on, not '{video.Input}'");
+                }
                 if (!double.IsFinite(video.StallTimeoutSeconds) || video.StallTimeoutSeconds is < 0.1 or > 3600)
                 {
                     throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{video.StallTimeoutSeconds} is out of range 0.1..3600");
+                }
+                break;
+            case SyntheticSourceConfig synthetic:
+                CheckSize(origin, synthetic.Width, synthetic.Height);
+                if (!double.IsFinite(synthetic.Fps) || synthetic.Fps < 0 || synthetic.Fps > 1000)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.fps", $"{synthetic.Fps} is out of range 0..1000 (0 = unthrottled)");
+                }
+                if (SourceFactory.ParsePixelFormat(synthetic.PixelFormat) is null)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.pixelFormat", $"'{synthetic.PixelFormat}' is not one of rgb24, bgr24, gray8");
+                }
+                if (synthetic.Frames < 0)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.frames", $"{synthetic.Frames} must be 0 (endless) or positive");
+                }
+                break;
+            case V4l2SourceConfig camera:
+                if (string.IsNullOrWhiteSpace(camera.Device))
+                {
+                    throw StrictJson.Invalid(origin, "$.source.device", "must name a V4L2 device node such as /dev/video0");
+                }
+                CheckSize(origin, camera.Width, camera.Height);
+                if (SourceFactory.ParseV4l2Format(camera.PixelFormat) is null)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.pixelFormat", $"'{camera.PixelFormat}' is not one of yuyv, nv12, mjpeg");
+                }
+                if (camera.Buffers is < 2 or > 32)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.buffers", $"{camera.Buffers} is out of range 2..32");
+                }
+                if (!double.IsFinite(camera.StallTimeoutSeconds) || camera.StallTimeoutSeconds is < 0.1 or > 3600)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{camera.StallTimeoutSeconds} is out of range 0.1..3600");
+                }
+                break;
+            case AudioSourceConfig audio:
+                if (string.IsNullOrWhiteSpace(audio.Input) || audio.Input == "alsa:")
+                {
+                    throw StrictJson.Invalid(origin, "$.source.input", "must name an audio file, a stream URL or alsa:DEVICE");
+                }
+                if (!double.IsFinite(audio.StallTimeoutSeconds) || audio.StallTimeoutSeconds is < 0.1 or > 3600)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{audio.StallTimeoutSeconds} is out of range 0.1..3600");
                 }
                 break;
             default:
                 throw StrictJson.Invalid(origin, "$.source.type", "is not a source this build provides");
         }
         SensorConfigValidator.Validate(c, origin);
+
+        if (SourceFactory.MotionGateOf(c.Source) is { } gate)
+        {
+            Guard(origin, () => gate.Validate("$.source.motionGate"));
+        }
         return c;
+    }
+
+    private static void CheckSize(string origin, int width, int height)
+    {
+        if (width is < 16 or > 8192 || height is < 16 or > 8192)
+        {
+            throw StrictJson.Invalid(origin, width is < 16 or > 8192 ? "$.source.width" : "$.source.height", $"{width}x{height} is out of range 16..8192");
+        }
     }
 
     private static void Guard(string origin, Action check)

@@ -24,6 +24,9 @@ public sealed record DeviceIdentity(string Site, string Line, string Id);
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(ImageFolderSourceConfig), "image-folder")]
 [JsonDerivedType(typeof(VideoSourceConfig), "video")]
+[JsonDerivedType(typeof(SyntheticSourceConfig), "synthetic")]
+[JsonDerivedType(typeof(V4l2SourceConfig), "v4l2")]
+[JsonDerivedType(typeof(AudioSourceConfig), "audio")]
 public abstract record SourceConfig;
 
 /// <summary>
@@ -34,6 +37,7 @@ public abstract record SourceConfig;
 /// <param name="Loop">Files: start again at the end.</param>
 /// <param name="Realtime">Files: deliver at the file's own pace, as a camera would.</param>
 /// <param name="StallTimeoutSeconds">No frame for this long restarts ffmpeg.</param>
+/// <param name="RtspListen">rtsp:// only: wait for the camera/encoder to push to this URL instead of pulling.</param>
 public sealed record VideoSourceConfig(
     string Input,
     int Width,
@@ -42,7 +46,54 @@ public sealed record VideoSourceConfig(
     bool Loop = false,
     bool Realtime = false,
     double StallTimeoutSeconds = 10,
+    string FfmpegPath = "ffmpeg",
+    MotionGateConfig? MotionGate = null,
+    bool RtspListen = false) : SourceConfig;
+
+/// <summary>A generated moving pattern (no camera needed): the simulated profile's camera.</summary>
+/// <param name="PixelFormat">rgb24, bgr24 or gray8.</param>
+/// <param name="Moving">False: a still picture (an idle line).</param>
+/// <param name="Frames">Stop after this many frames; 0 = run until stopped.</param>
+public sealed record SyntheticSourceConfig(
+    int Width,
+    int Height,
+    double Fps = 10,
+    string PixelFormat = "rgb24",
+    bool Moving = true,
+    long Frames = 0,
+    MotionGateConfig? MotionGate = null) : SourceConfig;
+
+/// <summary>A V4L2 camera (USB/UVC or CSI) by mmap streaming; frames leave as RGB24.</summary>
+/// <param name="PixelFormat">What the device is asked for: yuyv, nv12 or mjpeg.</param>
+/// <param name="StallTimeoutSeconds">No frame for this long: the device is closed and reopened.</param>
+public sealed record V4l2SourceConfig(
+    string Device,
+    int Width,
+    int Height,
+    string PixelFormat = "yuyv",
+    int Buffers = 4,
+    double StallTimeoutSeconds = 5,
+    MotionGateConfig? MotionGate = null) : SourceConfig;
+
+/// <summary>
+/// Audio for a streaming audio model (e.g. Silero VAD), decoded by a supervised ffmpeg, resampled to the model's
+/// rate and cut into its windows: a file, a stream URL (rtsp://, http://) or alsa:DEVICE for a microphone.
+/// </summary>
+/// <param name="Loop">Files: start again at the end.</param>
+/// <param name="Realtime">Files: deliver at the file's own pace, as a microphone would.</param>
+/// <param name="StallTimeoutSeconds">No audio for this long restarts ffmpeg.</param>
+public sealed record AudioSourceConfig(
+    string Input,
+    bool Loop = false,
+    bool Realtime = false,
+    double StallTimeoutSeconds = 10,
     string FfmpegPath = "ffmpeg") : SourceConfig;
+
+/// <summary>Skip inference on camera frames in which nothing changed (counted as "unchanged").</summary>
+/// <param name="PixelThreshold">Brightness change (0..254) above which a grid cell counts as changed.</param>
+/// <param name="MinChangedFraction">Fraction of cells (0..1) that must change.</param>
+/// <param name="GridWidth">Cells across the thumbnail the comparison runs on (4..256).</param>
+public sealed record MotionGateConfig(bool Enabled = true, int PixelThreshold = 12, double MinChangedFraction = 0.002, int GridWidth = 64);
 
 /// <summary>Replays still images in name order.</summary>
 /// <param name="Fps">Frames per second; 0 = as fast as inference takes them.</param>

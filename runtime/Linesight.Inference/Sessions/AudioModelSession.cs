@@ -15,7 +15,7 @@ namespace Linesight.Inference.Sessions;
 /// and constant tensor inputs. Every tensor is allocated once and pinned; a run copies the window and the
 /// state and allocates nothing else. One instance per stream: <see cref="Reset"/> starts a new one.
 /// </summary>
-public sealed class AudioModelSession : IDisposable
+public sealed class AudioModelSession : IAudioInference, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -161,6 +161,20 @@ public sealed class AudioModelSession : IDisposable
         var t3 = Stopwatch.GetTimestamp();
         return (payload, new StageTimings(Micros(t0, t1), Micros(t1, t2), Micros(t2, t3)));
     }
+
+    ModelIdentity IAudioInference.Model => Identity;
+
+    /// <summary>Runs a window from a stream; state carries over unless the window follows a gap.</summary>
+    public (IResultPayload Payload, StageTimings Timings) Infer(Audio.AudioWindow window)
+    {
+        if (window.FollowsGap)
+        {
+            Reset();
+        }
+        return Run(window.Samples);
+    }
+
+    public void Terminate() => _runOptions.Terminate = true;
 
     /// <summary>Starts a new stream: zero state and context.</summary>
     public void Reset()

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
-using Linesight.Errors;
 using Linesight.Frames;
 using Microsoft.Extensions.Logging;
 
@@ -14,13 +13,14 @@ namespace Linesight.Ingest.Video;
 /// an exponential back-off; <see cref="Health"/> says what happened. A file that ends (without loop) ends
 /// the stream normally.
 /// </summary>
-public sealed partial class FfmpegFrameSource : IFrameSource
+public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
 {
     private readonly FfmpegSourceOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private volatile SourceHealth _health = SourceHealth.Initial;
     private volatile int _processId;
+    private long _lastFrameTimestamp;
 
     public FfmpegFrameSource(string name, FfmpegSourceOptions options, TimeProvider time, ILogger logger)
     {
@@ -91,7 +91,9 @@ public sealed partial class FfmpegFrameSource : IFrameSource
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
                         frame.Dispose();
-                        return (false, $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s", delivered);
+                        return (false, delivered > 0 || !_options.IsLive
+                            ? $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s"
+                            : $"no frame from {_options.Input} within {_options.EffectiveStallTimeout.TotalSeconds:0.#} s: the camera does not answer", delivered);
                     }
                     catch
                     {
@@ -113,18 +115,27 @@ public sealed partial class FfmpegFrameSource : IFrameSource
                         ? "stream closed"
                         : string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited with code {code}{(tail.Length > 0 ? ": " + tail : "")}"), delivered);
                 }
-                var stamped = frame.Restamp(nextSequence(), _time.GetTimestamp(), _time.GetUtcNow());
+                var captured = _time.GetTimestamp();
+                frame.Stamp(nextSequence(), captured, _time.GetUtcNow());
                 try
                 {
-                    await output.WriteAsync(stamped, cancellationToken).ConfigureAwait(false);
+                    await output.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
-                    stamped.Dispose();
+                    frame.Dispose();
                     throw;
                 }
                 delivered++;
-                _health = _health with { State = SourceState.Running, Frames = _health.Frames + 1, NextAttempt = null };
+                var health = _health;
+                TimeSpan? gap = null;
+                if (delivered == 1 && health.Restarts > 0 && _lastFrameTimestamp != 0)
+                {
+                    gap = _time.GetElapsedTime(_lastFrameTimestamp, captured);
+                    LogResumed(_logger, Name, gap.Value.TotalSeconds, health.Restarts);
+                }
+                _lastFrameTimestamp = captured;
+                _health = health with { State = SourceState.Running, Frames = health.Frames + 1, NextAttempt = null, LastGap = gap ?? health.LastGap };
             }
         }
         catch (TimeoutException)
@@ -144,10 +155,14 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     private Process StartFfmpeg()
     {
         var args = new List<string> { "-hide_banner", "-loglevel", "error", "-nostdin" };
-        if (_options.Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) || _options.Input.StartsWith("rtsps://", StringComparison.OrdinalIgnoreCase))
+        if (_options.IsRtsp)
         {
             // TCP: no smeared frames from UDP loss on a busy plant network.
             args.AddRange(["-rtsp_transport", "tcp"]);
+            if (_options.RtspListen)
+            {
+                args.AddRange(["-rtsp_flags", "listen"]);
+            }
         }
         if (!_options.IsLive && _options.Realtime)
         {
@@ -163,60 +178,12 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             filters += string.Create(CultureInfo.InvariantCulture, $",fps={_options.Fps}");
         }
         args.AddRange(["-i", _options.Input, "-an", "-vf", filters, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
-        var info = new ProcessStartInfo(_options.FfmpegPath, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        try
-        {
-            return Process.Start(info) ?? throw new InputException($"{Name}: {_options.FfmpegPath} did not start");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InputException($"{Name}: cannot run {_options.FfmpegPath} ({e.Message}); install ffmpeg (Debian package ffmpeg)", e);
-        }
+        return FfmpegProcess.Start(Name, _options.FfmpegPath, args);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "source {Source}: frames resumed after a {Seconds:0.0} s gap (restart #{Restarts})")]
+    private static partial void LogResumed(ILogger logger, string source, double seconds, int restarts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "source {Source}: {Error}; restart #{Restarts} in {Seconds:0.0}s")]
     private static partial void LogRestart(ILogger logger, string source, string error, int restarts, double seconds);
-
-    /// <summary>Keeps the last lines ffmpeg wrote to stderr, to say why it died.</summary>
-    private sealed class StderrTail
-    {
-        private readonly Queue<string> _lines = new();
-        private readonly Lock _gate = new();
-
-        public StderrTail(Process process)
-        {
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is { Length: > 0 } line)
-                {
-                    lock (_gate)
-                    {
-                        _lines.Enqueue(line.Trim());
-                        if (_lines.Count > 3)
-                        {
-                            _lines.Dequeue();
-                        }
-                    }
-                }
-            };
-            process.BeginErrorReadLine();
-        }
-
-        public string Text
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return string.Join(" | ", _lines);
-                }
-            }
-        }
-    }
 }

@@ -11,6 +11,8 @@ namespace Linesight.Ingest.Video;
 /// <param name="Loop">Files only: start again at the end instead of ending the stream.</param>
 /// <param name="Realtime">Files only: read at the file's own pace (-re), as a camera would deliver.</param>
 /// <param name="StallTimeout">No frame for this long: the ffmpeg process is killed and restarted.</param>
+/// <param name="RtspListen">rtsp:// only: wait for the camera or encoder to push its stream to this URL (ffmpeg's
+/// <c>-rtsp_flags listen</c>) instead of pulling from it.</param>
 public sealed record FfmpegSourceOptions(
     string Input,
     int Width,
@@ -19,13 +21,16 @@ public sealed record FfmpegSourceOptions(
     bool Loop = false,
     bool Realtime = false,
     TimeSpan StallTimeout = default,
-    string FfmpegPath = "ffmpeg")
+    string FfmpegPath = "ffmpeg",
+    bool RtspListen = false)
 {
     public TimeSpan InitialRestartDelay { get; init; } = TimeSpan.FromMilliseconds(500);
     public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>True for network inputs: they never "end", a closed stream is an outage to recover from.</summary>
     public bool IsLive => Input.Contains("://", StringComparison.Ordinal) && !Input.StartsWith("file://", StringComparison.Ordinal);
+
+    public bool IsRtsp => Input.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) || Input.StartsWith("rtsps://", StringComparison.OrdinalIgnoreCase);
 
     public TimeSpan EffectiveStallTimeout => StallTimeout > TimeSpan.Zero ? StallTimeout : TimeSpan.FromSeconds(10);
 
@@ -42,6 +47,10 @@ public sealed record FfmpegSourceOptions(
         if (!double.IsFinite(Fps) || Fps < 0 || Fps > 1000)
         {
             throw new ConfigurationException($"{origin}: fps {Fps} is out of range 0..1000 (0 keeps the input's rate)");
+        }
+        if (RtspListen && !IsRtsp)
+        {
+            throw new ConfigurationException($"{origin}: rtspListen needs an rtsp:// input to listen on, not {Input}");
         }
         if (!IsLive && !File.Exists(Input))
         {
