@@ -9,6 +9,7 @@ using Linesight.Host.Wiring;
 using Linesight.Pipeline;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
+using Linesight.Publish.Outbox;
 using Microsoft.Extensions.Logging;
 
 namespace Linesight.Host.Cli;
@@ -70,6 +71,7 @@ public static partial class RunCommand
         var config = loaded.Config;
         var brokerAddress = BrokerAddress.Parse(brokerOverride ?? config.Mqtt.Broker, brokerOverride is null ? $"{loaded.Origin}: $.mqtt.broker" : "--broker");
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
+        var outboxOptions = OutboxSettings.Resolve(config, loaded.Origin, loaded.BaseDirectory);
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Decoding the source's images and loading the model are independent: overlap them (cold start).
@@ -99,7 +101,8 @@ public static partial class RunCommand
             new ResultMessage.Origin(config.Device.Site, config.Device.Line, config.Device.Id, profile.Name, session.Providers.Primary),
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
-        await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
+        using var outbox = DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox"));
+        await using var sink = new MqttResultSink(sinkOptions, outbox, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
         var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
@@ -123,8 +126,14 @@ public static partial class RunCommand
             var coldStart = first - ProcessStart();
             LogFirstDelivery(log, coldStart.TotalMilliseconds);
         }
+        // Results in the outbox are safe: the next start publishes them first. Only results never stored count as undelivered.
         var undelivered = pipeline.Undelivered;
-        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors);
+        var waiting = sink.Outbox.Depth;
+        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, sink.Published, waiting, undelivered, pipeline.Metrics.InferenceErrors);
+        if (waiting > 0)
+        {
+            LogOutboxLeft(log, waiting, outbox.Directory);
+        }
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
 
@@ -149,8 +158,11 @@ public static partial class RunCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: stopping; draining queued frames and results")]
     private static partial void LogStopping(ILogger logger, PosixSignal signal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors")]
-    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors);
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Stored} results stored, {Published} published, {Waiting} waiting in the outbox, {Undelivered} undelivered, {Errors} inference errors")]
+    private static partial void LogStopped(ILogger logger, long frames, long stored, long published, long waiting, long undelivered, long errors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} results wait in the outbox {Directory}; the next run publishes them first")]
+    private static partial void LogOutboxLeft(ILogger logger, long waiting, string directory);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
     private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
@@ -208,8 +220,12 @@ public static partial class RunCommand
             var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
                 ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
                 : "";
+            var outbox = sink.Outbox;
+            var outboxText = outbox.DiskFull ? $"outbox {outbox.Depth} (DISK FULL)"
+                : outbox.Dropped > 0 ? $"outbox {outbox.Depth} ({outbox.Dropped} dropped)"
+                : $"outbox {outbox.Depth}";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]

@@ -59,7 +59,22 @@ public sealed record MqttConfig(
     string TopicPrefix = "linesight",
     string? ClientId = null,
     int Qos = 1,
-    EmbeddedBrokerConfig? EmbeddedBroker = null);
+    EmbeddedBrokerConfig? EmbeddedBroker = null,
+    OutboxConfig? Outbox = null);
+
+/// <summary>The durable on-disk outbox every result passes through (docs/mqtt.md, "Delivery").</summary>
+/// <param name="Directory">Default: $STATE_DIRECTORY, $XDG_STATE_HOME or ~/.local/state, then linesight/outbox/{site}/{line}/{device}/{stream}.</param>
+/// <param name="Fsync">"record", "interval" or "none".</param>
+/// <param name="Overflow">"drop-oldest" or "block".</param>
+/// <param name="MaxAgeHours">0: results never expire.</param>
+public sealed record OutboxConfig(
+    string? Directory = null,
+    string Fsync = "interval",
+    int FsyncIntervalMs = 200,
+    long MaxBytes = 256L * 1024 * 1024,
+    long SegmentBytes = 4L * 1024 * 1024,
+    double MaxAgeHours = 0,
+    string Overflow = "drop-oldest");
 
 /// <summary>An in-process broker on 127.0.0.1, for boxes and demos without one.</summary>
 public sealed record EmbeddedBrokerConfig(bool Enabled, int Port = 1883);
