@@ -283,8 +283,6 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             var (index, publishing) = _inFlight.Oldest;
             if (publishing is not null)
             {
-                // Never continue on MQTTnet's own receive/disconnect thread: publishing or reconnecting from there stalls it.
-                await ((Task)publishing).ConfigureAwait(ConfigureAwaitOptions.ForceYielding | ConfigureAwaitOptions.SuppressThrowing);
                 var outcome = await publishing.ConfigureAwait(false);
                 if (!outcome.IsSuccess)
                 {
