@@ -60,7 +60,17 @@ public sealed record MqttConfig(
     string? ClientId = null,
     int Qos = 1,
     EmbeddedBrokerConfig? EmbeddedBroker = null,
-    OutboxConfig? Outbox = null);
+    OutboxConfig? Outbox = null,
+    IReadOnlyList<string>? FailoverBrokers = null,
+    string ProtocolVersion = "5",
+    TlsConfig? Tls = null,
+    CredentialsConfig? Credentials = null);
+
+/// <summary>TLS for mqtts:// brokers: the CA to trust (default: the system store) and an optional client certificate (PEM files).</summary>
+public sealed record TlsConfig(string? CaFile = null, string? CertFile = null, string? KeyFile = null);
+
+/// <summary>Broker login. The password never sits in the config: it is read from a file or an environment variable.</summary>
+public sealed record CredentialsConfig(string Username, string? PasswordFile = null, string? PasswordEnv = null);
 
 /// <summary>The durable on-disk outbox every result passes through (docs/mqtt.md, "Delivery").</summary>
 /// <param name="Directory">Default: $STATE_DIRECTORY, $XDG_STATE_HOME or ~/.local/state, then linesight/outbox/{site}/{line}/{device}/{stream}.</param>

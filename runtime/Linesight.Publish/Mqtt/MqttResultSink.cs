@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -37,7 +39,10 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
-    private readonly MqttClientOptions _clientOptions;
+    private readonly BrokerAddress[] _brokers;
+    private readonly MqttClientOptions[] _clientOptions;
+    private int _current;
+    private readonly string? _contentType;
     private readonly string _resultTopicCache;
     private readonly byte[] _resultTopicBytes;
     private readonly ArrayBufferWriter<byte> _payload = new(4096);
@@ -64,26 +69,58 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         _resultTopicBytes = Encoding.UTF8.GetBytes(_resultTopicCache);
         _json = new Utf8JsonWriter(_payload);
         _client = new MqttClientFactory().CreateMqttClient();
+        _brokers = [options.Broker, .. options.Failover];
+        // MQTT 3.1.1 has no message properties.
+        _contentType = options.Mqtt311 ? null : "application/json";
+        var trust = options.Tls?.LoadTrustChain("mqtt.tls");
+        var clientCertificate = options.Tls?.LoadClientCertificate("mqtt.tls");
+        _clientOptions = [.. _brokers.Select(b => ClientOptions(options, b, trust, clientCertificate))];
+    }
+
+    private static MqttClientOptions ClientOptions(MqttSinkOptions options, BrokerAddress broker, X509Certificate2Collection? trust, X509Certificate2? clientCertificate)
+    {
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(options.Broker.Host, options.Broker.Port)
+            .WithTcpServer(broker.Host, broker.Port)
             .WithClientId(options.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithProtocolVersion(options.Mqtt311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
             .WithCleanStart(true)
             .WithKeepAlivePeriod(options.KeepAlive)
             .WithTimeout(options.ConnectTimeout)
             .WithWillTopic(options.Topics.Status)
             .WithWillPayload(StatusMessage.Offline(options.Topics.Device, "connection-lost", null))
             .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType("application/json");
-        if (options.Broker.UseTls)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (!options.Mqtt311)
         {
-            builder = builder.WithTlsOptions(tls => tls.UseTls());
+            builder = builder.WithWillContentType("application/json");
         }
-        _clientOptions = builder.Build();
+        if (options.Credentials is { } credentials)
+        {
+            builder = builder.WithCredentials(credentials.Username, credentials.Password);
+        }
+        if (broker.UseTls)
+        {
+            builder = builder.WithTlsOptions(tls =>
+            {
+                tls.UseTls().WithTargetHost(broker.Host);
+                if (trust is not null)
+                {
+                    // Only this CA is trusted for the broker, not the system store.
+                    tls.WithTrustChain(trust);
+                }
+                if (clientCertificate is not null)
+                {
+                    tls.WithClientCertificates([clientCertificate]);
+                }
+            });
+        }
+        return builder.Build();
     }
 
     public string Name => $"mqtt {_options.Broker}";
+
+    /// <summary>The broker connected to, or tried next.</summary>
+    public BrokerAddress ActiveBroker => _brokers[Volatile.Read(ref _current)];
 
     /// <summary>Results of this run stored in the outbox (durably handed over; the pipeline counts these).</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
@@ -267,7 +304,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                     Topic = TopicOf(slot.Buffer.AsSpan(entry.TopicOffset, entry.TopicLength)),
                     Payload = new ReadOnlySequence<byte>(slot.Buffer, entry.PayloadOffset, entry.PayloadLength),
                     QualityOfServiceLevel = qos,
-                    ContentType = "application/json",
+                    ContentType = _contentType,
                 }, cancel);
                 _inFlight.Commit();
             }
@@ -322,16 +359,17 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         while (true)
         {
             abort.ThrowIfCancellationRequested();
+            var broker = _brokers[_current];
             string error;
             try
             {
-                var connected = await _client.ConnectAsync(_clientOptions, abort).ConfigureAwait(false);
+                var connected = await _client.ConnectAsync(_clientOptions[_current], abort).ConfigureAwait(false);
                 if (connected.ResultCode != MqttClientConnectResultCode.Success)
                 {
                     if (IsRefusal(connected.ResultCode))
                     {
                         throw new BrokerException(
-                            $"broker {_options.Broker} refused the connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
+                            $"broker {broker} refused the connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
                             isUserError: true);
                     }
                     throw new MqttCommunicationException($"broker answered {connected.ResultCode}");
@@ -341,30 +379,44 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                     .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow()))
                     .WithRetainFlag(true)
                     .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithContentType("application/json")
+                    .WithContentType(_contentType)
                     .Build(), abort).ConfigureAwait(false);
                 if (attempts > 0)
                 {
-                    LogReconnected(_logger, _options.Broker, attempts);
+                    LogReconnected(_logger, broker, attempts);
                 }
                 else
                 {
-                    LogConnected(_logger, _options.Broker);
+                    LogConnected(_logger, broker);
                 }
                 _link = new BrokerLinkState(true, 0, null, null);
                 return;
             }
             catch (Exception e) when (IsLinkFailure(e, abort))
             {
+                if (Find<AuthenticationException>(e) is { } tls)
+                {
+                    // A certificate the CA does not vouch for (or a handshake we cannot do) is configuration, not weather.
+                    throw new BrokerException(
+                        $"broker {broker}: TLS refused ({tls.Message}); check mqtt.tls.caFile and the broker's certificate and host name",
+                        isUserError: true, e);
+                }
                 error = Describe(e);
             }
             attempts++;
+            // Fail over to the next broker at once; back off only after every broker has failed.
+            _current = (_current + 1) % _brokers.Length;
+            if (_current != 0)
+            {
+                LogFailover(_logger, broker, error, _brokers[_current]);
+                continue;
+            }
             // Full jitter keeps a fleet of boxes from reconnecting in lock-step after a broker restart.
             var wait = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() * 0.5)));
             _link = new BrokerLinkState(false, attempts, error, _time.GetUtcNow() + wait);
             if (attempts == 1 || attempts % 10 == 0)
             {
-                LogConnectFailed(_logger, _options.Broker, error, attempts, wait.TotalSeconds);
+                LogConnectFailed(_logger, broker, error, attempts, wait.TotalSeconds);
             }
             await Task.Delay(wait, _time, abort).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
@@ -384,7 +436,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                 .WithPayload(StatusMessage.Offline(_options.Topics.Device, "shutdown", _time.GetUtcNow()))
                 .WithRetainFlag(true)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithContentType("application/json")
+                .WithContentType(_contentType)
                 .Build(), abort).ConfigureAwait(false);
             await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), abort).ConfigureAwait(false);
         }
@@ -402,6 +454,18 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     /// </summary>
     private static bool IsLinkFailure(Exception e, CancellationToken cancel) =>
         e is not BrokerException && !(e is OperationCanceledException && cancel.IsCancellationRequested);
+
+    private static T? Find<T>(Exception e) where T : Exception
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is T found)
+            {
+                return found;
+            }
+        }
+        return null;
+    }
 
     private static bool IsRefusal(MqttClientConnectResultCode code) => code is not (
         MqttClientConnectResultCode.Success or MqttClientConnectResultCode.ServerUnavailable or MqttClientConnectResultCode.ServerBusy
@@ -426,6 +490,9 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         }
         return e is OperationCanceledException ? "connect timed out" : e.Message;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}); failing over to {Next}")]
+    private static partial void LogFailover(ILogger logger, BrokerAddress broker, string error, BrokerAddress next);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "connected to broker {Broker}")]
     private static partial void LogConnected(ILogger logger, BrokerAddress broker);
