@@ -29,7 +29,7 @@ for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 results=20
 mosquitto_sub -h 127.0.0.1 -p "$port" -i smoke-sub -q 1 -v -t 'linesight/#' > "$work/messages.txt" 2>"$work/sub.err" & sub=$!; pids+=("$sub")
 sleep 0.3
-"$bin" run --broker "mqtt://127.0.0.1:$port" > "$work/run.out" 2> "$work/run.err" & run=$!; pids+=("$run")
+XDG_STATE_HOME="$work/state" "$bin" run --broker "mqtt://127.0.0.1:$port" > "$work/run.out" 2> "$work/run.err" & run=$!; pids+=("$run")
 for _ in $(seq 300); do (( $(grep -c '/result ' "$work/messages.txt") >= results )) && break; sleep 0.1; done
 kill -TERM "$run"; wait "$run"; code=$?
 sleep 0.3; kill "$sub" 2>/dev/null

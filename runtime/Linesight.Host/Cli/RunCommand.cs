@@ -12,6 +12,7 @@ using Linesight.Pipeline;
 using Linesight.Pipeline.Alignment;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
+using Linesight.Publish.Outbox;
 using Microsoft.Extensions.Logging;
 
 namespace Linesight.Host.Cli;
@@ -74,6 +75,7 @@ public static partial class RunCommand
         var config = loaded.Config;
         var brokerAddress = BrokerAddress.Parse(brokerOverride ?? config.Mqtt.Broker, brokerOverride is null ? $"{loaded.Origin}: $.mqtt.broker" : "--broker");
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
+        var outboxOptions = OutboxSettings.Resolve(config, loaded.Origin, loaded.BaseDirectory);
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Sensors start first so the first frames find full windows.
@@ -107,7 +109,9 @@ public static partial class RunCommand
             new ResultMessage.Origin(config.Device.Site, config.Device.Line, config.Device.Id, profile.Name, session.Providers.Primary),
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
-        await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
+        sinkOptions = BrokerSettings.Apply(sinkOptions, loaded, brokerOverridden: brokerOverride is not null || embedded is not null);
+        using var outbox = DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox"));
+        await using var sink = new MqttResultSink(sinkOptions, outbox, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
         var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
@@ -144,8 +148,14 @@ public static partial class RunCommand
             var coldStart = first - ProcessStart();
             LogFirstDelivery(log, coldStart.TotalMilliseconds);
         }
+        // Results in the outbox are safe: the next start publishes them first. Only results never stored count as undelivered.
         var undelivered = pipeline.Undelivered;
-        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, undelivered, pipeline.Metrics.InferenceErrors, pipeline.Metrics.FramesUnchanged);
+        var waiting = sink.Outbox.Depth;
+        LogStopped(log, pipeline.Metrics.FramesIn, pipeline.Delivered, sink.Published, waiting, undelivered, pipeline.Metrics.InferenceErrors, pipeline.Metrics.FramesUnchanged);
+        if (waiting > 0)
+        {
+            LogOutboxLeft(log, waiting, outbox.Directory);
+        }
         if (session.Aligner is { } used)
         {
             long onTime = used.Count(AlignmentOutcome.OnTime), waited = used.Count(AlignmentOutcome.Waited);
@@ -187,8 +197,11 @@ public static partial class RunCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: stopping; draining queued frames and results")]
     private static partial void LogStopping(ILogger logger, PosixSignal signal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Delivered} results delivered, {Undelivered} undelivered, {Errors} inference errors, {Unchanged} unchanged (motion gate)")]
-    private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors, long unchanged);
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Frames} frames in, {Stored} results stored, {Published} published, {Waiting} waiting in the outbox, {Undelivered} undelivered, {Errors} inference errors, {Unchanged} unchanged (motion gate)")]
+    private static partial void LogStopped(ILogger logger, long frames, long stored, long published, long waiting, long undelivered, long errors, long unchanged);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} results wait in the outbox {Directory}; the next run publishes them first")]
+    private static partial void LogOutboxLeft(ILogger logger, long waiting, string directory);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
     private sealed partial class StatusReporter(IRunnablePipeline pipeline, MqttResultSink sink, object source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
@@ -254,8 +267,12 @@ public static partial class RunCommand
             var sensors = Sensors is { Sensors.Count: > 0 } set
                 ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {m.FramesUnaligned} | stages p50 ms queue {P50(m.QueueLatency):0.0} pre {P50(m.PreprocessLatency):0.0} infer {P50(m.ModelLatency):0.0} post {P50(m.PostprocessLatency):0.0} publish {P50(m.PublishLatency):0.0} | {set.Describe()}")
                 : "";
+            var outbox = sink.Outbox;
+            var outboxText = outbox.DiskFull ? $"outbox {outbox.Depth} (DISK FULL)"
+                : outbox.Dropped > 0 ? $"outbox {outbox.Depth} ({outbox.Dropped} dropped)"
+                : $"outbox {outbox.Depth}";
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
         }
 
         private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;

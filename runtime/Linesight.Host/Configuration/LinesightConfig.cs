@@ -112,7 +112,32 @@ public sealed record MqttConfig(
     string TopicPrefix = "linesight",
     string? ClientId = null,
     int Qos = 1,
-    EmbeddedBrokerConfig? EmbeddedBroker = null);
+    EmbeddedBrokerConfig? EmbeddedBroker = null,
+    OutboxConfig? Outbox = null,
+    IReadOnlyList<string>? FailoverBrokers = null,
+    string ProtocolVersion = "5",
+    TlsConfig? Tls = null,
+    CredentialsConfig? Credentials = null);
+
+/// <summary>TLS for mqtts:// brokers: the CA to trust (default: the system store) and an optional client certificate (PEM files).</summary>
+public sealed record TlsConfig(string? CaFile = null, string? CertFile = null, string? KeyFile = null);
+
+/// <summary>Broker login. The password never sits in the config: it is read from a file or an environment variable.</summary>
+public sealed record CredentialsConfig(string Username, string? PasswordFile = null, string? PasswordEnv = null);
+
+/// <summary>The durable on-disk outbox every result passes through (docs/mqtt.md, "Delivery").</summary>
+/// <param name="Directory">Default: $STATE_DIRECTORY, $XDG_STATE_HOME or ~/.local/state, then linesight/outbox/{site}/{line}/{device}/{stream}.</param>
+/// <param name="Fsync">"record", "interval" or "none".</param>
+/// <param name="Overflow">"drop-oldest" or "block".</param>
+/// <param name="MaxAgeHours">0: results never expire.</param>
+public sealed record OutboxConfig(
+    string? Directory = null,
+    string Fsync = "interval",
+    int FsyncIntervalMs = 200,
+    long MaxBytes = 256L * 1024 * 1024,
+    long SegmentBytes = 4L * 1024 * 1024,
+    double MaxAgeHours = 0,
+    string Overflow = "drop-oldest");
 
 /// <summary>An in-process broker on 127.0.0.1, for boxes and demos without one.</summary>
 public sealed record EmbeddedBrokerConfig(bool Enabled, int Port = 1883);

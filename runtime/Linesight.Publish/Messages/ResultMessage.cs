@@ -18,6 +18,12 @@ public static class ResultMessage
     public static void Write(IBufferWriter<byte> output, InferenceResult result, Origin origin, Guid messageId, DateTimeOffset publishTime)
     {
         using var w = new Utf8JsonWriter(output);
+        Write(w, result, origin, messageId, publishTime);
+    }
+
+    /// <summary>Writes one message with a caller-owned writer (reset it onto the output first), so steady state allocates no writer.</summary>
+    public static void Write(Utf8JsonWriter w, InferenceResult result, Origin origin, Guid messageId, DateTimeOffset publishTime)
+    {
         w.WriteStartObject();
         w.WriteNumber("schemaVersion", SchemaVersion);
         w.WriteString("messageId", messageId);
@@ -55,5 +61,6 @@ public static class ResultMessage
         result.Payload.WriteJson(w);
         w.WriteEndObject();
         w.WriteEndObject();
+        w.Flush();
     }
 }

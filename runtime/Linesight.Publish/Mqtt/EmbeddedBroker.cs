@@ -36,6 +36,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .WithDefaultEndpointPort(port)
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(options);
+        server.ValidatingConnectionAsync += AssignClientId;
         try
         {
             await server.StartAsync().ConfigureAwait(false);
@@ -52,6 +53,16 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     {
         await _server.StopAsync().ConfigureAwait(false);
         _server.Dispose();
+    }
+
+    /// <summary>A client that sends no id (MQTT 5 allows it; mosquitto_sub does it) gets one instead of a refusal.</summary>
+    private static Task AssignClientId(ValidatingConnectionEventArgs e)
+    {
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            e.AssignedClientIdentifier = $"linesight-auto-{Guid.NewGuid():n}";
+        }
+        return Task.CompletedTask;
     }
 
     private static void EnsurePortFree(IPAddress address, int port)

@@ -1,8 +1,13 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Linesight.Errors;
 using Linesight.Publish.Messages;
+using Linesight.Publish.Outbox;
 using Linesight.Results;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
@@ -13,57 +18,117 @@ using MQTTnet.Protocol;
 namespace Linesight.Publish.Mqtt;
 
 /// <summary>
-/// Publishes each result as one JSON message and takes it off the queue only once the broker has
-/// acknowledged it (QoS 1), so a broker outage holds results back instead of losing them. Reconnects with
-/// exponential back-off and jitter; a broker that refuses us (credentials, client id) is a fatal
-/// <see cref="BrokerException"/>. Keeps a retained status topic: "online" on connect, "offline" on a clean
-/// stop, and "offline" as the last will when the connection dies.
+/// Publishes each result as one JSON message through a durable on-disk outbox: the intake writes every result
+/// to the outbox (a result leaves the pipeline's queue only once it is stored there), the publisher sends
+/// what the outbox holds in order, keeping up to <see cref="Window"/> messages in flight, and retires records
+/// only once the broker has acknowledged them (QoS 1). A broker outage, a disconnect mid-publish or a
+/// process crash therefore delays results but loses none; after a reconnect (or restart) the unacknowledged
+/// backlog is sent again in order, with the same message ids. Reconnects with exponential back-off and
+/// jitter; a broker that refuses us (credentials, client id) is a fatal <see cref="BrokerException"/>.
+/// Keeps a retained status topic: "online" on connect, "offline" on a clean stop and as the last will.
 /// </summary>
 public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 {
+    /// <summary>Messages published and not yet acknowledged, at most.</summary>
+    public const int Window = 256;
+
+    private static readonly TimeSpan DiskRetry = TimeSpan.FromSeconds(1);
+
     private readonly MqttSinkOptions _options;
+    private readonly DurableOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
-    private readonly MqttClientOptions _clientOptions;
+    private readonly BrokerAddress[] _brokers;
+    private readonly MqttClientOptions[] _clientOptions;
+    private int _current;
+    private readonly string? _contentType;
     private readonly string _resultTopicCache;
-    private readonly ArrayBufferWriter<byte> _payload = new(1024);
+    private readonly byte[] _resultTopicBytes;
+    private readonly ArrayBufferWriter<byte> _payload = new(4096);
+    private readonly Utf8JsonWriter _json;
+    private readonly InFlight _inFlight = new(Window);
+    private byte[]? _lastTopicBytes;
+    private string _lastTopic = "";
     private long _delivered;
+    private long _published;
+    private volatile bool _intakeDone;
     private volatile BrokerLinkState _link = BrokerLinkState.Initial;
 
-    public MqttResultSink(MqttSinkOptions options, string stream, TimeProvider time, ILogger logger)
+    public MqttResultSink(MqttSinkOptions options, DurableOutbox outbox, string stream, TimeProvider time, ILogger logger)
     {
         if (options.Qos is not (0 or 1))
         {
             throw new ConfigurationException($"mqtt.qos: {options.Qos} is not supported for results (use 0 or 1)");
         }
         _options = options;
+        _outbox = outbox;
         _time = time;
         _logger = logger;
         _resultTopicCache = options.Topics.Result(stream);
+        _resultTopicBytes = Encoding.UTF8.GetBytes(_resultTopicCache);
+        _json = new Utf8JsonWriter(_payload);
         _client = new MqttClientFactory().CreateMqttClient();
+        _brokers = [options.Broker, .. options.Failover];
+        // MQTT 3.1.1 has no message properties.
+        _contentType = options.Mqtt311 ? null : "application/json";
+        var trust = options.Tls?.LoadTrustChain("mqtt.tls");
+        var clientCertificate = options.Tls?.LoadClientCertificate("mqtt.tls");
+        _clientOptions = [.. _brokers.Select(b => ClientOptions(options, b, trust, clientCertificate))];
+    }
+
+    private static MqttClientOptions ClientOptions(MqttSinkOptions options, BrokerAddress broker, X509Certificate2Collection? trust, X509Certificate2? clientCertificate)
+    {
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(options.Broker.Host, options.Broker.Port)
+            .WithTcpServer(broker.Host, broker.Port)
             .WithClientId(options.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithProtocolVersion(options.Mqtt311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
             .WithCleanStart(true)
             .WithKeepAlivePeriod(options.KeepAlive)
             .WithTimeout(options.ConnectTimeout)
             .WithWillTopic(options.Topics.Status)
             .WithWillPayload(StatusMessage.Offline(options.Topics.Device, "connection-lost", null))
             .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType("application/json");
-        if (options.Broker.UseTls)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (!options.Mqtt311)
         {
-            builder = builder.WithTlsOptions(tls => tls.UseTls());
+            builder = builder.WithWillContentType("application/json");
         }
-        _clientOptions = builder.Build();
+        if (options.Credentials is { } credentials)
+        {
+            builder = builder.WithCredentials(credentials.Username, credentials.Password);
+        }
+        if (broker.UseTls)
+        {
+            builder = builder.WithTlsOptions(tls =>
+            {
+                tls.UseTls().WithTargetHost(broker.Host);
+                if (trust is not null)
+                {
+                    // Only this CA is trusted for the broker, not the system store.
+                    tls.WithTrustChain(trust);
+                }
+                if (clientCertificate is not null)
+                {
+                    tls.WithClientCertificates([clientCertificate]);
+                }
+            });
+        }
+        return builder.Build();
     }
 
     public string Name => $"mqtt {_options.Broker}";
 
+    /// <summary>The broker connected to, or tried next.</summary>
+    public BrokerAddress ActiveBroker => _brokers[Volatile.Read(ref _current)];
+
+    /// <summary>Results of this run stored in the outbox (durably handed over; the pipeline counts these).</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>Messages the broker has acknowledged, including backlog from earlier runs.</summary>
+    public long Published => Interlocked.Read(ref _published);
+
+    public OutboxStats Outbox => _outbox.Stats;
 
     public BrokerLinkState Link => _link;
 
@@ -72,20 +137,44 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 
     public string ResultTopic => _resultTopicCache;
 
+    /// <summary>
+    /// Stores every result the channel yields and publishes the outbox until the channel completes and the
+    /// broker has acknowledged everything; <paramref name="abort"/> ends it at once (what is stored stays stored).
+    /// </summary>
     public async Task RunAsync(ChannelReader<InferenceResult> results, CancellationToken abort)
     {
-        while (await results.WaitToReadAsync(abort).ConfigureAwait(false))
+        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        var publisher = Task.Run(() => PublishLoopAsync(stopAll.Token), CancellationToken.None);
+        var syncer = SyncPeriodicallyAsync(stopAll.Token);
+        try
         {
-            // Peek, deliver, then take: a result leaves the queue only after the broker has it.
-            while (results.TryPeek(out var result))
+            var intake = IntakeAsync(results, stopAll.Token);
+            if (await Task.WhenAny(intake, publisher).ConfigureAwait(false) == publisher && !intake.IsCompleted)
             {
-                await DeliverAsync(result, abort).ConfigureAwait(false);
-                results.TryRead(out _);
-                if (Interlocked.Increment(ref _delivered) == 1)
-                {
-                    FirstDelivery = _time.GetUtcNow();
-                }
+                // The publisher only ends early on a fatal broker error or an abort: stop taking results.
+                await stopAll.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(intake.ContinueWith(static _ => { }, TaskScheduler.Default)).ConfigureAwait(false);
+                await publisher.ConfigureAwait(false);
+                abort.ThrowIfCancellationRequested();
             }
+            try
+            {
+                await intake.ConfigureAwait(false);
+            }
+            catch
+            {
+                await stopAll.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+            _intakeDone = true;
+            _outbox.WakeReader();
+            await publisher.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stopAll.CancelAsync().ConfigureAwait(false);
+            await syncer.ConfigureAwait(false);
+            await publisher.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
         await GoOfflineAsync(abort).ConfigureAwait(false);
     }
@@ -103,41 +192,160 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             }
         }
         _client.Dispose();
+        await _json.DisposeAsync().ConfigureAwait(false);
+        _inFlight.Dispose();
     }
 
-    private async Task DeliverAsync(InferenceResult result, CancellationToken abort)
+    private async Task IntakeAsync(ChannelReader<InferenceResult> results, CancellationToken cancel)
     {
-        // The message is built once, so a retry after a reconnect carries the same id (consumers dedupe on it).
-        _payload.ResetWrittenCount();
-        ResultMessage.Write(_payload, result, _options.Origin, Guid.CreateVersion7(), _time.GetUtcNow());
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(_resultTopicCache)
-            .WithPayload(_payload.WrittenMemory.ToArray())
-            .WithQualityOfServiceLevel((MqttQualityOfServiceLevel)_options.Qos)
-            .WithContentType("application/json")
-            .Build();
+        while (await results.WaitToReadAsync(cancel).ConfigureAwait(false))
+        {
+            var staged = 0;
+            // Peek, store, then take: a result leaves the queue only once the outbox holds it.
+            while (staged < 1024 && results.TryPeek(out var result))
+            {
+                _payload.ResetWrittenCount();
+                _json.Reset(_payload);
+                // The message is built once: every resend, even after a restart, carries the same id.
+                ResultMessage.Write(_json, result, _options.Origin, Guid.CreateVersion7(), _time.GetUtcNow());
+                while (!_outbox.TryAppend(_resultTopicBytes, _payload.WrittenSpan))
+                {
+                    // Block policy and the outbox is full: commit what is staged and wait for acknowledgements.
+                    await CommitAsync(staged, cancel).ConfigureAwait(false);
+                    staged = 0;
+                    await _outbox.WaitForRoomAsync(cancel).ConfigureAwait(false);
+                }
+                results.TryRead(out _);
+                staged++;
+            }
+            await CommitAsync(staged, cancel).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CommitAsync(int staged, CancellationToken cancel)
+    {
         while (true)
         {
-            await EnsureConnectedAsync(abort).ConfigureAwait(false);
             try
             {
-                var outcome = await _client.PublishAsync(message, abort).ConfigureAwait(false);
-                if (outcome.IsSuccess)
+                _outbox.Commit();
+                Interlocked.Add(ref _delivered, staged);
+                return;
+            }
+            catch (IOException)
+            {
+                // Disk full or failing: the outbox reported it; the staged results wait in memory, the pipeline waits for us.
+                await Task.Delay(DiskRetry, _time, cancel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task SyncPeriodicallyAsync(CancellationToken cancel)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
+            {
+                try
+                {
+                    _outbox.SyncIfDue();
+                }
+                catch (IOException e)
+                {
+                    LogSyncFailed(_logger, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task PublishLoopAsync(CancellationToken cancel)
+    {
+        while (true)
+        {
+            await EnsureConnectedAsync(cancel).ConfigureAwait(false);
+            // Whatever was in flight when the link broke is sent again, in order, from the oldest unacknowledged record.
+            _outbox.Rewind();
+            try
+            {
+                if (await PublishWhileConnectedAsync(cancel).ConfigureAwait(false))
                 {
                     return;
                 }
-                // A broker that will not take this message (authorisation, quota) will not change its mind on retry.
-                throw new BrokerException(
-                    $"broker {_options.Broker} rejected a result on '{_resultTopicCache}': {outcome.ReasonCode} {outcome.ReasonString}".TrimEnd(),
-                    isUserError: outcome.ReasonCode is MqttClientPublishReasonCode.NotAuthorized or MqttClientPublishReasonCode.TopicNameInvalid);
             }
-            catch (Exception e) when (e is MqttCommunicationException or SocketException or IOException
-                or OperationCanceledException && !abort.IsCancellationRequested)
+            catch (Exception e) when (IsLinkFailure(e, cancel))
             {
-                // Connection lost mid-publish: reconnect and publish again (at-least-once).
-                LogPublishInterrupted(_logger, e.Message);
+                _link = new BrokerLinkState(false, 0, Describe(e), null);
+                LogPublishInterrupted(_logger, e.Message, _inFlight.Count);
             }
+            await _inFlight.AbandonAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>True once input has ended and everything is acknowledged; throws when the link breaks.</summary>
+    private async Task<bool> PublishWhileConnectedAsync(CancellationToken cancel)
+    {
+        var qos = (MqttQualityOfServiceLevel)_options.Qos;
+        while (true)
+        {
+            while (_inFlight.Count < Window)
+            {
+                ref var slot = ref _inFlight.Reserve();
+                if (!_outbox.TryReadNext(ref slot.Buffer, out var entry, out var expired))
+                {
+                    break;
+                }
+                slot.Index = entry.Index;
+                slot.Publishing = expired ? null : _client.PublishAsync(new MqttApplicationMessage
+                {
+                    Topic = TopicOf(slot.Buffer.AsSpan(entry.TopicOffset, entry.TopicLength)),
+                    Payload = new ReadOnlySequence<byte>(slot.Buffer, entry.PayloadOffset, entry.PayloadLength),
+                    QualityOfServiceLevel = qos,
+                    ContentType = _contentType,
+                }, cancel);
+                _inFlight.Commit();
+            }
+            if (_inFlight.Count == 0)
+            {
+                if (_intakeDone && _outbox.Depth == 0)
+                {
+                    return true;
+                }
+                await _outbox.WaitForRecordsAsync(cancel).ConfigureAwait(false);
+                continue;
+            }
+            var (index, publishing) = _inFlight.Oldest;
+            if (publishing is not null)
+            {
+                var outcome = await publishing.ConfigureAwait(false);
+                if (!outcome.IsSuccess)
+                {
+                    // A broker that will not take this message (authorisation, quota) will not change its mind on retry.
+                    throw new BrokerException(
+                        $"broker {_options.Broker} rejected a result on '{_resultTopicCache}': {outcome.ReasonCode} {outcome.ReasonString}".TrimEnd(),
+                        isUserError: outcome.ReasonCode is MqttClientPublishReasonCode.NotAuthorized or MqttClientPublishReasonCode.TopicNameInvalid);
+                }
+                if (Interlocked.Increment(ref _published) == 1)
+                {
+                    FirstDelivery = _time.GetUtcNow();
+                }
+            }
+            _inFlight.Release();
+            _outbox.Acknowledge(index);
+        }
+    }
+
+    private string TopicOf(ReadOnlySpan<byte> bytes)
+    {
+        if (_lastTopicBytes is null || !bytes.SequenceEqual(_lastTopicBytes))
+        {
+            _lastTopicBytes = bytes.ToArray();
+            _lastTopic = Encoding.UTF8.GetString(bytes);
+        }
+        return _lastTopic;
     }
 
     private async Task EnsureConnectedAsync(CancellationToken abort)
@@ -151,16 +359,17 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         while (true)
         {
             abort.ThrowIfCancellationRequested();
+            var broker = _brokers[_current];
             string error;
             try
             {
-                var connected = await _client.ConnectAsync(_clientOptions, abort).ConfigureAwait(false);
+                var connected = await _client.ConnectAsync(_clientOptions[_current], abort).ConfigureAwait(false);
                 if (connected.ResultCode != MqttClientConnectResultCode.Success)
                 {
                     if (IsRefusal(connected.ResultCode))
                     {
                         throw new BrokerException(
-                            $"broker {_options.Broker} refused the connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
+                            $"broker {broker} refused the connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
                             isUserError: true);
                     }
                     throw new MqttCommunicationException($"broker answered {connected.ResultCode}");
@@ -170,30 +379,44 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                     .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow()))
                     .WithRetainFlag(true)
                     .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithContentType("application/json")
+                    .WithContentType(_contentType)
                     .Build(), abort).ConfigureAwait(false);
                 if (attempts > 0)
                 {
-                    LogReconnected(_logger, _options.Broker, attempts);
+                    LogReconnected(_logger, broker, attempts);
                 }
                 else
                 {
-                    LogConnected(_logger, _options.Broker);
+                    LogConnected(_logger, broker);
                 }
                 _link = new BrokerLinkState(true, 0, null, null);
                 return;
             }
-            catch (Exception e) when (!abort.IsCancellationRequested && e is MqttCommunicationException or SocketException or IOException or OperationCanceledException)
+            catch (Exception e) when (IsLinkFailure(e, abort))
             {
+                if (Find<AuthenticationException>(e) is { } tls)
+                {
+                    // A certificate the CA does not vouch for (or a handshake we cannot do) is configuration, not weather.
+                    throw new BrokerException(
+                        $"broker {broker}: TLS refused ({tls.Message}); check mqtt.tls.caFile and the broker's certificate and host name",
+                        isUserError: true, e);
+                }
                 error = Describe(e);
             }
             attempts++;
+            // Fail over to the next broker at once; back off only after every broker has failed.
+            _current = (_current + 1) % _brokers.Length;
+            if (_current != 0)
+            {
+                LogFailover(_logger, broker, error, _brokers[_current]);
+                continue;
+            }
             // Full jitter keeps a fleet of boxes from reconnecting in lock-step after a broker restart.
             var wait = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() * 0.5)));
             _link = new BrokerLinkState(false, attempts, error, _time.GetUtcNow() + wait);
             if (attempts == 1 || attempts % 10 == 0)
             {
-                LogConnectFailed(_logger, _options.Broker, error, attempts, wait.TotalSeconds);
+                LogConnectFailed(_logger, broker, error, attempts, wait.TotalSeconds);
             }
             await Task.Delay(wait, _time, abort).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
@@ -213,7 +436,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                 .WithPayload(StatusMessage.Offline(_options.Topics.Device, "shutdown", _time.GetUtcNow()))
                 .WithRetainFlag(true)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithContentType("application/json")
+                .WithContentType(_contentType)
                 .Build(), abort).ConfigureAwait(false);
             await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), abort).ConfigureAwait(false);
         }
@@ -223,6 +446,25 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             LogOfflineFailed(_logger, e.Message);
         }
         _link = _link with { Connected = false };
+    }
+
+    /// <summary>
+    /// Anything but a refusal or our own cancellation is the link failing: MQTTnet also throws
+    /// InvalidOperationException and ObjectDisposedException while a broken connection is being torn down.
+    /// </summary>
+    private static bool IsLinkFailure(Exception e, CancellationToken cancel) =>
+        e is not BrokerException && !(e is OperationCanceledException && cancel.IsCancellationRequested);
+
+    private static T? Find<T>(Exception e) where T : Exception
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is T found)
+            {
+                return found;
+            }
+        }
+        return null;
     }
 
     private static bool IsRefusal(MqttClientConnectResultCode code) => code is not (
@@ -249,6 +491,9 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         return e is OperationCanceledException ? "connect timed out" : e.Message;
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}); failing over to {Next}")]
+    private static partial void LogFailover(ILogger logger, BrokerAddress broker, string error, BrokerAddress next);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "connected to broker {Broker}")]
     private static partial void LogConnected(ILogger logger, BrokerAddress broker);
 
@@ -258,8 +503,11 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}), attempt {Attempts}; retrying in {Seconds:0.0}s, results are held")]
     private static partial void LogConnectFailed(ILogger logger, BrokerAddress broker, string error, int attempts, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "publish interrupted ({Reason}); reconnecting and publishing again")]
-    private static partial void LogPublishInterrupted(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "publish interrupted ({Reason}); reconnecting and sending the {InFlight} unacknowledged results again")]
+    private static partial void LogPublishInterrupted(ILogger logger, string reason, int inFlight);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "outbox: fsync failed ({Reason}); retrying")]
+    private static partial void LogSyncFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not publish offline status ({Reason}); the last will covers it")]
     private static partial void LogOfflineFailed(ILogger logger, string reason);

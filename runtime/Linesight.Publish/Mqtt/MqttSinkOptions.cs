@@ -16,4 +16,15 @@ public sealed record MqttSinkOptions(
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
     public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Brokers tried in turn after <see cref="Broker"/> when it cannot be reached (fail-over).</summary>
+    public IReadOnlyList<BrokerAddress> Failover { get; init; } = [];
+
+    /// <summary>For mqtts:// brokers; null: the system trust store and no client certificate.</summary>
+    public BrokerTls? Tls { get; init; }
+
+    public BrokerCredentials? Credentials { get; init; }
+
+    /// <summary>Speak MQTT 3.1.1 instead of 5 (older brokers).</summary>
+    public bool Mqtt311 { get; init; }
 }

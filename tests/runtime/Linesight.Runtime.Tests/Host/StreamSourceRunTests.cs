@@ -43,7 +43,7 @@ public sealed class StreamSourceRunTests : IDisposable
             $$"""{ "path": "{{Repo.OrientationModel}}" }"""));
         var r = await Cli.RunAsync(["run", "--config", config], TimeSpan.FromSeconds(90));
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Contains("stopped: 20 frames in, 1 results delivered, 0 undelivered", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stopped: 20 frames in, 1 results stored, 1 published, 0 waiting in the outbox, 0 undelivered", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("19 unchanged (motion gate)", r.Stderr, StringComparison.Ordinal);
     }
 

@@ -4,6 +4,7 @@ using Linesight.Inference.Manifests;
 using Linesight.Inference.Postprocessing;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
+using Linesight.Publish.Outbox;
 using Linesight.Results;
 using Linesight.Runtime.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,9 +12,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Linesight.Runtime.Tests.Publish;
 
 /// <summary>The MQTT sink against a real mosquitto, observed through mosquitto_sub.</summary>
-public sealed class MqttResultSinkTests
+public sealed class MqttResultSinkTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Publishes_versioned_results_in_order_and_keeps_a_retained_status()
@@ -26,10 +30,13 @@ public sealed class MqttResultSinkTests
             results.Writer.TryWrite(Result(i));
         }
         results.Writer.Complete();
-        await using (var sink = Sink(broker.Url))
+        using (var outbox = OpenOutbox(_dir.Path))
+        await using (var sink = Sink(broker.Url, outbox))
         {
             await sink.RunAsync(results.Reader, CancellationToken.None).WaitAsync(Wait);
             Assert.Equal(20, sink.Delivered);
+            Assert.Equal(20, sink.Published);
+            Assert.Equal(0, sink.Outbox.Depth);
         }
 
         var (topic, online) = sub.Next(Wait);
@@ -54,45 +61,114 @@ public sealed class MqttResultSinkTests
     }
 
     [Fact]
-    public async Task Holds_results_while_the_broker_is_away_and_delivers_all_of_them_in_order_when_it_comes()
+    public async Task A_broker_stopped_for_10_s_while_results_flow_at_50_per_s_loses_none_and_keeps_their_order()
     {
-        // A SCADA subscriber with a persistent session, registered before the outage: whatever the broker
-        // accepts for it is queued while it is away, so it sees exactly what the sink delivered.
+        // A SCADA subscriber with a persistent session on a persisting mosquitto, registered up front and then
+        // away: the broker queues (and saves across its restart) every message it accepted for it, so the
+        // subscriber sees exactly what the sink delivered.
         var port = FreePort.Next();
         using var state = new TempDir();
         var subscriber = $"scada-{Guid.NewGuid():n}";
-        await using (var before = await Mosquitto.StartAsync(port, persistenceDirectory: state.Path))
+        Mosquitto? broker = await Mosquitto.StartAsync(port, persistenceDirectory: state.Path);
+        await using (await MosquittoSub.StartAsync(port, "plant/+/+/+/labels/result", subscriber))
         {
-            await using var register = await MosquittoSub.StartAsync(port, "plant/+/+/+/labels/result", subscriber);
         }
 
-        var results = Channel.CreateBounded<InferenceResult>(4);
-        await using var sink = Sink($"mqtt://127.0.0.1:{port}");
-        using var abort = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        const int total = 1000; // 20 s at 50/s
+        var results = Channel.CreateBounded<InferenceResult>(8);
+        using var outbox = OpenOutbox(_dir.Path);
+        await using var sink = Sink($"mqtt://127.0.0.1:{port}", outbox);
+        using var abort = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var running = sink.RunAsync(results.Reader, abort.Token);
         var producer = Task.Run(async () =>
         {
-            for (var i = 1; i <= 30; i++)
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+            for (var i = 1; i <= total; i++)
             {
+                await pace.WaitForNextTickAsync();
                 await results.Writer.WriteAsync(Result(i));
             }
             results.Writer.Complete();
         });
+        try
+        {
+            await WaitUntil(() => sink.Published >= 150, "150 results published before the outage");
+            await broker.DisposeAsync();
+            broker = null;
+            await WaitUntil(() => !sink.Link.Connected, "the sink to notice the outage");
+            await Task.Delay(TimeSpan.FromSeconds(10)); // the outage itself
+            Assert.False(sink.Link.Connected);
+            Assert.True(sink.Outbox.Depth > 100, $"outbox depth {sink.Outbox.Depth} during the outage ({sink.Delivered} stored, {sink.Published} published, link {sink.Link})");
+            Assert.True(sink.Delivered > sink.Published, "the outbox takes results while the broker is away");
+            broker = await Mosquitto.StartAsync(port, persistenceDirectory: state.Path);
+            await producer.WaitAsync(TimeSpan.FromSeconds(60));
+            await running.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(total, sink.Delivered);
+            Assert.Equal(0, sink.Outbox.Depth);
+            Assert.Equal(0, sink.Outbox.Dropped);
 
-        await Task.Delay(1500);
-        Assert.Equal(0, sink.Delivered);
-        Assert.False(sink.Link.Connected);
-        Assert.True(sink.Link.FailedAttempts >= 1);
-        Assert.Equal("connection refused", sink.Link.LastError);
-        Assert.False(producer.IsCompleted, "a full queue must hold the producer back, not drop");
+            // The consumer dedupes by message id (at-least-once); what remains is every result once, in order.
+            await using var resumed = await MosquittoSub.StartAsync(port, "plant/+/+/+/labels/result", subscriber);
+            var seen = new HashSet<Guid>();
+            var order = new List<int>();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (order.Count < total)
+            {
+                var left = deadline - DateTime.UtcNow;
+                var (_, message) = resumed.Next(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                if (seen.Add(message.GetProperty("messageId").GetGuid()))
+                {
+                    order.Add(message.GetProperty("seq").GetInt32());
+                }
+            }
+            Assert.Equal(Enumerable.Range(1, total), order);
+        }
+        finally
+        {
+            if (broker is not null)
+            {
+                await broker.DisposeAsync();
+            }
+        }
+    }
 
-        await using var broker = await Mosquitto.StartAsync(port, persistenceDirectory: state.Path);
-        await running.WaitAsync(Wait);
-        await producer;
-        Assert.Equal(30, sink.Delivered);
-        await using var sub = await MosquittoSub.StartAsync(port, "plant/+/+/+/labels/result", subscriber);
-        var seen = sub.Take(30, "/labels/result", Wait).Select(m => m.GetProperty("seq").GetInt32());
-        Assert.Equal(Enumerable.Range(1, 30), seen);
+    [Fact]
+    public async Task Results_stored_while_the_broker_was_away_are_published_first_by_the_next_run()
+    {
+        var port = FreePort.Next();
+        var first = Channel.CreateUnbounded<InferenceResult>();
+        for (var i = 1; i <= 50; i++)
+        {
+            first.Writer.TryWrite(Result(i));
+        }
+        using (var outbox = OpenOutbox(_dir.Path))
+        await using (var sink = Sink($"mqtt://127.0.0.1:{port}", outbox))
+        {
+            using var abort = new CancellationTokenSource();
+            var running = sink.RunAsync(first.Reader, abort.Token);
+            await WaitUntil(() => sink.Delivered == 50, "50 results stored");
+            Assert.Equal(0, sink.Published);
+            await abort.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(Wait));
+            Assert.Equal(50, sink.Outbox.Depth);
+        }
+
+        await using var broker = await Mosquitto.StartAsync(port);
+        await using var sub = await MosquittoSub.StartAsync(port, "plant/+/+/+/labels/result");
+        var second = Channel.CreateUnbounded<InferenceResult>();
+        for (var i = 1; i <= 5; i++)
+        {
+            second.Writer.TryWrite(Result(1000 + i));
+        }
+        second.Writer.Complete();
+        using (var outbox = OpenOutbox(_dir.Path))
+        await using (var sink = Sink(broker.Url, outbox))
+        {
+            await sink.RunAsync(second.Reader, CancellationToken.None).WaitAsync(Wait);
+            Assert.Equal(55, sink.Published);
+        }
+        var seqs = sub.Take(55, "/labels/result", Wait).Select(m => m.GetProperty("seq").GetInt32());
+        Assert.Equal(Enumerable.Range(1, 50).Concat(Enumerable.Range(1001, 5)), seqs);
     }
 
     [Fact]
@@ -101,14 +177,28 @@ public sealed class MqttResultSinkTests
         await using var broker = await Mosquitto.StartAsync(extraConfig: "allow_anonymous false\n");
         var results = Channel.CreateUnbounded<InferenceResult>();
         results.Writer.TryWrite(Result(1));
-        await using var sink = Sink(broker.Url);
+        using var outbox = OpenOutbox(_dir.Path);
+        await using var sink = Sink(broker.Url, outbox);
         var e = await Assert.ThrowsAsync<BrokerException>(() => sink.RunAsync(results.Reader, CancellationToken.None).WaitAsync(Wait));
         Assert.True(e.IsUserError);
         Assert.Contains("refused the connection", e.Message, StringComparison.Ordinal);
         Assert.Contains(broker.Url, e.Message, StringComparison.Ordinal);
     }
 
-    private static MqttResultSink Sink(string url) => new(
+    private static DurableOutbox OpenOutbox(string directory) =>
+        DurableOutbox.Open(new OutboxOptions(directory) { Fsync = FsyncPolicy.None }, TimeProvider.System, NullLogger.Instance);
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    private static MqttResultSink Sink(string url, DurableOutbox outbox) => new(
         new MqttSinkOptions(
             BrokerAddress.Parse(url, "test"),
             $"sink-test-{Guid.NewGuid():n}",
@@ -120,6 +210,7 @@ public sealed class MqttResultSinkTests
             InitialRetryDelay = TimeSpan.FromMilliseconds(100),
             MaxRetryDelay = TimeSpan.FromMilliseconds(400),
         },
+        outbox,
         "labels",
         TimeProvider.System,
         NullLogger.Instance);

@@ -37,6 +37,9 @@ public static class Cli
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = workingDirectory ?? Repo.Root,
         };
+        // Each run gets its own outbox (under its own state home) unless the test says otherwise: parallel runs must not share one.
+        info.Environment["XDG_STATE_HOME"] = Path.Combine(Path.GetTempPath(), "linesight-test-state", Guid.NewGuid().ToString("n"));
+        info.Environment.Remove("STATE_DIRECTORY");
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
