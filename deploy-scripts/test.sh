@@ -11,7 +11,7 @@ cd "$root"
 out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
-need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng)
+need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng gcc make libc6-dev)
 command -v npm >/dev/null || need+=(npm)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -6,8 +6,35 @@ namespace Linesight.FirmwareBridge.Protocol;
 // Payload layouts (little-endian), one record struct per message; docs/firmware-protocol.md is the reference.
 // Every TryParse checks the exact length first and never throws, so a CRC-valid but malformed frame is a Nack.
 
+/// <summary>A payload that can write itself into a frame.</summary>
+public interface IPayload
+{
+    /// <summary>Writes the payload into <paramref name="p"/> (at least <see cref="Frame.MaxPayloadLength"/> long); returns its length.</summary>
+    int Write(Span<byte> p);
+}
+
+/// <summary>Host → MCU: enter the fail-safe now; <see cref="Reason"/> 1 = a decision missed its deadline.</summary>
+public readonly record struct FailSafeCommand(byte Reason) : IPayload
+{
+    public int Write(Span<byte> p)
+    {
+        p[0] = Reason;
+        return 1;
+    }
+}
+
+/// <summary>Host → MCU: time-sync probe carrying the host's send time.</summary>
+public readonly record struct TimeSyncRequest(ulong HostTicks) : IPayload
+{
+    public int Write(Span<byte> p)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(p, HostTicks);
+        return 8;
+    }
+}
+
 /// <summary>Host → MCU: open a session; the MCU clears its fail-safe and applies these settings.</summary>
-public readonly record struct HelloMessage(ushort HeartbeatIntervalMs, ushort HeartbeatTimeoutMs, FailSafeMode FailSafe, uint RejectPulseMicros)
+public readonly record struct HelloMessage(ushort HeartbeatIntervalMs, ushort HeartbeatTimeoutMs, FailSafeMode FailSafe, uint RejectPulseMicros) : IPayload
 {
     public const int Length = 9;
 
@@ -33,7 +60,7 @@ public readonly record struct HelloMessage(ushort HeartbeatIntervalMs, ushort He
 }
 
 /// <summary>MCU → host: who the firmware is and how its clock runs.</summary>
-public readonly record struct CapabilitiesMessage(byte ProtocolVersion, byte Major, byte Minor, byte Patch, uint ClockHz, ulong UptimeTicks, byte PartSlots, string Name)
+public readonly record struct CapabilitiesMessage(byte ProtocolVersion, byte Major, byte Minor, byte Patch, uint ClockHz, ulong UptimeTicks, byte PartSlots, string Name) : IPayload
 {
     public const int FixedLength = 17;
     public const int MaxNameLength = 32;
@@ -91,7 +118,7 @@ public enum HeartbeatStatus : byte
 }
 
 /// <summary>Both ways: the sender's clock (MCU ticks, or host timestamp) and status; also carries its receive-fault count.</summary>
-public readonly record struct HeartbeatMessage(ulong Clock, HeartbeatStatus Status, ushort RxFaults)
+public readonly record struct HeartbeatMessage(ulong Clock, HeartbeatStatus Status, ushort RxFaults) : IPayload
 {
     public const int Length = 11;
 
@@ -116,7 +143,7 @@ public readonly record struct HeartbeatMessage(ulong Clock, HeartbeatStatus Stat
 }
 
 /// <summary>MCU → host: part <see cref="PartId"/> crossed input <see cref="Input"/> at <see cref="Ticks"/> (MCU clock).</summary>
-public readonly record struct TriggerMessage(uint PartId, ulong Ticks, byte Input)
+public readonly record struct TriggerMessage(uint PartId, ulong Ticks, byte Input) : IPayload
 {
     public const int Length = 13;
 
@@ -141,7 +168,7 @@ public readonly record struct TriggerMessage(uint PartId, ulong Ticks, byte Inpu
 }
 
 /// <summary>Host → MCU: fire the ejector for <see cref="PartId"/> at <see cref="FireAtTicks"/> (MCU clock).</summary>
-public readonly record struct RejectMessage(uint PartId, ulong FireAtTicks)
+public readonly record struct RejectMessage(uint PartId, ulong FireAtTicks) : IPayload
 {
     public const int Length = 12;
 
@@ -172,7 +199,7 @@ public enum FireCause : byte
 }
 
 /// <summary>MCU → host: the ejector fired for <see cref="PartId"/> at <see cref="FiredAtTicks"/>; it was asked for <see cref="FireAtTicks"/>.</summary>
-public readonly record struct RejectFiredMessage(uint PartId, ulong FiredAtTicks, ulong FireAtTicks, FireCause Cause)
+public readonly record struct RejectFiredMessage(uint PartId, ulong FiredAtTicks, ulong FireAtTicks, FireCause Cause) : IPayload
 {
     public const int Length = 21;
 
@@ -228,7 +255,7 @@ public readonly record struct SensorFrameHeader(byte Channel, byte Count, ulong 
 }
 
 /// <summary>MCU → host: digital input and output levels at <see cref="Ticks"/> (bit n = line n).</summary>
-public readonly record struct IoStateMessage(ushort Inputs, ushort Outputs, ulong Ticks)
+public readonly record struct IoStateMessage(ushort Inputs, ushort Outputs, ulong Ticks) : IPayload
 {
     public const int Length = 12;
 
@@ -253,7 +280,7 @@ public readonly record struct IoStateMessage(ushort Inputs, ushort Outputs, ulon
 }
 
 /// <summary>Both ways: error <see cref="Code"/> with a short ASCII text.</summary>
-public readonly record struct ErrorMessage(byte Code, string Text)
+public readonly record struct ErrorMessage(byte Code, string Text) : IPayload
 {
     public const int MaxTextLength = 64;
 
@@ -312,7 +339,7 @@ public readonly record struct TimeSyncMessage(ulong HostTicks, ulong MirrorTicks
 }
 
 /// <summary>Ack (reason 0) or Nack of the reliable frame <see cref="Sequence"/>.</summary>
-public readonly record struct AckMessage(ushort Sequence, NackReason? Reason)
+public readonly record struct AckMessage(ushort Sequence, NackReason? Reason) : IPayload
 {
     public const int AckLength = 2;
     public const int NackLength = 3;

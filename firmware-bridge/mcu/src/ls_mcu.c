@@ -308,12 +308,19 @@ uint32_t ls_mcu_trigger(ls_mcu *m, uint8_t input, uint64_t ticks)
 {
     uint32_t id = m->next_part++;
     if (m->next_part == 0) m->next_part = 1;
-    /* Ring of part slots: the oldest part is forgotten (a reject for it is then UnknownPart). */
-    ls_part *p = &m->parts[m->next_slot];
-    m->next_slot = (m->next_slot + 1) % LS_PART_SLOTS;
-    p->part = id;
-    p->fire_at = 0;
-    p->state = 1;
+    /* Ring of part slots: the oldest undecided part is forgotten (a reject for it is then UnknownPart); a part
+     * with a reject scheduled keeps its slot until it fires. All slots scheduled: the part is reported untracked. */
+    ls_part *p = 0;
+    for (unsigned tries = 0; tries < LS_PART_SLOTS && !p; tries++) {
+        ls_part *candidate = &m->parts[m->next_slot];
+        m->next_slot = (m->next_slot + 1) % LS_PART_SLOTS;
+        if (candidate->state != 2) p = candidate;
+    }
+    if (p) {
+        p->part = id;
+        p->fire_at = 0;
+        p->state = 1;
+    }
     uint8_t payload[13];
     ls_put_u32(payload, id);
     ls_put_u64(payload + 4, ticks);

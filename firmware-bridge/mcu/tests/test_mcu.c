@@ -282,6 +282,23 @@ static void unacknowledged_frames_are_retransmitted_then_given_up(void)
     CHECK(events[LS_EV_SEND_LOST] >= 1);
 }
 
+static void a_scheduled_reject_keeps_its_part_while_newer_parts_arrive(void)
+{
+    ls_mcu m;
+    reset_board();
+    ls_mcu_init(&m, &board, HZ, "t", 0);
+    hello(&m, 1, LS_FAILSAFE_REJECT_ALL, 0);
+    uint32_t first = ls_mcu_trigger(&m, 0, 1);
+    reject(&m, 2, first, 500 * MS, 2);
+    CHECK(answer_to(2) == 0);
+    uint32_t oldest_unscheduled = ls_mcu_trigger(&m, 0, 3);
+    for (unsigned i = 0; i < 2 * LS_PART_SLOTS; i++) ls_mcu_trigger(&m, 0, 4 + i);
+    ls_mcu_poll(&m, 500 * MS);
+    CHECK(events[LS_EV_FIRED] == 1);
+    reject(&m, 3, oldest_unscheduled, 600 * MS, 501 * MS);
+    CHECK(answer_to(3) == LS_NACK_UNKNOWN_PART);
+}
+
 static void an_ack_releases_the_trigger(void)
 {
     ls_mcu m;
@@ -322,6 +339,7 @@ int main(void)
     RUN(host_silence_enters_the_failsafe_and_hello_releases_it);
     RUN(heartbeat_reports_failsafe_and_peer_silence);
     RUN(unacknowledged_frames_are_retransmitted_then_given_up);
+    RUN(a_scheduled_reject_keeps_its_part_while_newer_parts_arrive);
     RUN(an_ack_releases_the_trigger);
     RUN(time_sync_echoes_the_host_time_with_the_mcu_clock);
     printf("%d passed, %d failed\n", passed, failed);
