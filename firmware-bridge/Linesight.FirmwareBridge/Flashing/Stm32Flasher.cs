@@ -17,9 +17,18 @@ public static class Stm32Flasher
 
     public static FlashReport Flash(Stm32Bootloader bootloader, FirmwareImage image, bool go, IProgress<FlashProgress>? progress = null)
     {
-        bootloader.Synchronise();
-        bootloader.Get();
-        var device = Stm32Device.Find(bootloader.GetId());
+        ushort productId;
+        try
+        {
+            bootloader.Synchronise();
+            bootloader.Get();
+            productId = bootloader.GetId();
+        }
+        catch (Stm32BootloaderException e)
+        {
+            throw new FirmwareException($"bootloader handshake failed: {e.Message}; nothing was erased or written", isUserError: false, e);
+        }
+        var device = Stm32Device.Find(productId);
         foreach (var segment in image.Segments)
         {
             if (segment.Address < device.FlashBase || segment.End > device.FlashEnd)

@@ -57,7 +57,7 @@ public static class LinesightCommandLine
             ModelsCommand.Create(),
             ProfileCommand.Create(),
             PendingCommands.Bundle(),
-            PendingCommands.Firmware(),
+            FirmwareCommand.Create(),
         };
         // The built-in --version stays for --help; InvokeAsync answers it with ONNX Runtime details.
         root.SetAction(parse =>

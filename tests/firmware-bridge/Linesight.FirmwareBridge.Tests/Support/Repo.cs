@@ -11,7 +11,7 @@ public static class Repo
     {
         get
         {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
             return Path.Combine(Root, "runtime", "Linesight.Host", "bin", configuration, "net10.0", "linesight");
         }
     }

@@ -89,7 +89,6 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("firmware", "ping")]
     [InlineData("bundle", "verify")]
     public async Task Verbs_not_built_yet_say_so_with_exit_2(params string[] args)
     {
