@@ -20,9 +20,13 @@ public sealed class McuClock
     public McuClock(long hostFrequency, uint nominalHz = 1_000_000)
     {
         _hostFrequency = hostFrequency;
+        RoundTrips = new LatencyPercentiles(hostFrequency);
         NominalHz = nominalHz;
         _ticksPerHostTick = (double)nominalHz / hostFrequency;
     }
+
+    /// <summary>Round trips of the last 1024 time-sync probes (host → MCU → host).</summary>
+    public LatencyPercentiles RoundTrips { get; }
 
     /// <summary>The rate the MCU announced in Capabilities.</summary>
     public uint NominalHz { get; private set; }
@@ -67,6 +71,7 @@ public sealed class McuClock
         {
             return;
         }
+        RoundTrips.Add(hostReceived - hostSent);
         lock (_gate)
         {
             _samples[_next] = (hostSent + ((hostReceived - hostSent) / 2), mcu, hostReceived - hostSent);

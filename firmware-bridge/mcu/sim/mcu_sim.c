@@ -1,6 +1,6 @@
 /* The MCU core on a pseudo-terminal: the host opens the printed slave path as its serial port.
  * Control on stdin (one command a line), events on stdout (one a line) — see firmware-bridge/mcu/README.md.
- *   mcu-sim [--clock-hz N] [--drift-ppm X] [--noise N] [--seed S] [--name NAME]
+ *   mcu-sim [--clock-hz N] [--drift-ppm X] [--noise N] [--seed S] [--name NAME] [--flood 1]
  */
 #include "ls_mcu.h"
 
@@ -23,6 +23,7 @@ static double drift_ppm;
 static struct timespec started;
 static uint64_t rng_state = 88172645463325252ull;
 static unsigned long corrupted_bytes;
+static bool flood; /* --flood 1: a 64-sample sensor frame every loop turn, as fast as the host drains the pty */
 
 static uint64_t next_random(void)
 {
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--noise") == 0) noise_one_in = (unsigned)strtoul(argv[i + 1], 0, 10);
         else if (strcmp(argv[i], "--seed") == 0) rng_state = strtoull(argv[i + 1], 0, 10) | 1u;
         else if (strcmp(argv[i], "--name") == 0) name = argv[i + 1];
+        else if (strcmp(argv[i], "--flood") == 0) flood = atoi(argv[i + 1]) != 0;
         else {
             fprintf(stderr, "mcu-sim: unknown option %s\n", argv[i]);
             return 2;
@@ -174,7 +176,7 @@ int main(int argc, char **argv)
     size_t line_len = 0;
     for (;;) {
         struct pollfd fds[2] = { { master_fd, POLLIN, 0 }, { STDIN_FILENO, POLLIN, 0 } };
-        if (poll(fds, 2, 1) < 0 && errno != EINTR) break;
+        if (poll(fds, 2, flood ? 0 : 1) < 0 && errno != EINTR) break;
         if (fds[0].revents & POLLIN) {
             uint8_t buf[512];
             ssize_t n = read(master_fd, buf, sizeof buf);
@@ -197,6 +199,11 @@ int main(int argc, char **argv)
             }
         }
         ls_mcu_poll(&mcu, now_ticks());
+        if (flood && mcu.session) {
+            static int16_t wave[64];
+            for (int i = 0; i < 64; i++) wave[i] = (int16_t)(i * 100);
+            ls_mcu_sensor_frame(&mcu, 1, now_ticks(), clock_hz / 10000u, wave, 64);
+        }
     }
     return 0;
 }

@@ -38,8 +38,17 @@ public static class FirmwareCommand
             var time = TimeProvider.System;
             await using var link = new McuLink(SerialPorts.OpenStream(parse.GetRequiredValue(port), parse.GetValue(baud)), new McuLinkOptions { Name = "ping" }, time);
             var info = await link.ConnectAsync(cancellationToken);
-            var probes = Math.Max(2, (int)(duration * 10));
+            var sensorFrames = 0L;
+            using var stopCounting = new CancellationTokenSource();
+            var counting = CountAsync(link, () => sensorFrames++, stopCounting.Token);
+            var started = time.GetTimestamp();
+            var probes = Math.Max(2, (int)(duration * 100));
             await link.SynchroniseAsync(probes, TimeSpan.FromSeconds(duration / probes), cancellationToken);
+            var elapsed = time.GetElapsedTime(started).TotalSeconds;
+            await stopCounting.CancelAsync();
+            await counting;
+            var p50 = link.Clock.RoundTrips.Percentile(50)?.TotalMilliseconds ?? 0;
+            var p99 = link.Clock.RoundTrips.Percentile(99)?.TotalMilliseconds ?? 0;
             var uptime = link.Clock.ToMcuTicks(time.GetTimestamp()) / (double)info.ClockHz;
             var roundTripMs = link.Clock.BestRoundTrip * 1000.0 / time.TimestampFrequency;
             var drift = link.Clock.DriftPpm;
@@ -54,6 +63,9 @@ public static class FirmwareCommand
                 w.WriteNumber("clockHz", info.ClockHz);
                 w.WriteNumber("uptimeSeconds", Math.Round(uptime, 3));
                 w.WriteNumber("roundTripMs", Math.Round(roundTripMs, 3));
+                w.WriteNumber("roundTripP50Ms", Math.Round(p50, 3));
+                w.WriteNumber("roundTripP99Ms", Math.Round(p99, 3));
+                w.WriteNumber("sensorFramesPerSecond", Math.Round(sensorFrames / elapsed, 1));
                 w.WriteNumber("driftPpm", Math.Round(drift, 1));
                 w.WriteNumber("probes", link.Clock.Samples);
                 w.WriteString("link", link.State.ToString());
@@ -65,13 +77,33 @@ public static class FirmwareCommand
             {
                 Console.Out.WriteLine(Invariant($"mcu        {info.Name}, firmware {info.FirmwareVersion}, protocol {info.ProtocolVersion}"));
                 Console.Out.WriteLine(Invariant($"clock      {info.ClockHz} Hz, uptime {uptime:0.000} s"));
-                Console.Out.WriteLine(Invariant($"round trip {roundTripMs:0.000} ms (best of {link.Clock.Samples} time-sync probes)"));
+                Console.Out.WriteLine(Invariant($"round trip best {roundTripMs:0.000} ms, p50 {p50:0.000} ms, p99 {p99:0.000} ms ({link.Clock.RoundTrips.Count} time-sync probes)"));
+                if (sensorFrames > 0)
+                {
+                    Console.Out.WriteLine(Invariant($"sensor     {sensorFrames} frames in {elapsed:0.00} s: {sensorFrames / elapsed:0} frames/s"));
+                }
                 Console.Out.WriteLine(Invariant($"drift      {drift:+0.0;-0.0;0.0} ppm over {duration:0.0} s"));
                 Console.Out.WriteLine(Invariant($"link       {link.State} ({link.ReceiveFaults} receive faults here, {link.McuReceiveFaults} at the MCU)"));
             }
             return CliOutcome.Success;
         }));
         return ping;
+    }
+
+    /// <summary>Drains the MCU's sensor frames while pinging (a streaming MCU would otherwise fill the queue).</summary>
+    private static async Task CountAsync(McuLink link, Action counted, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var _ in link.SensorBlocks.ReadAllAsync(cancellationToken))
+            {
+                counted();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // ping is over
+        }
     }
 
     private static Command Flash()

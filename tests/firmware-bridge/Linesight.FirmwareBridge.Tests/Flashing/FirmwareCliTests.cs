@@ -35,6 +35,7 @@ public sealed class FirmwareCliTests : IDisposable
         Assert.Equal("linesight-mcu-sim", doc.RootElement.GetProperty("name").GetString());
         Assert.Equal(1_000_000, doc.RootElement.GetProperty("clockHz").GetInt32());
         Assert.True(doc.RootElement.GetProperty("probes").GetInt32() >= 2);
+        Assert.True(doc.RootElement.GetProperty("roundTripP99Ms").GetDouble() >= doc.RootElement.GetProperty("roundTripP50Ms").GetDouble());
     }
 
     [Fact]
