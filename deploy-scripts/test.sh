@@ -11,7 +11,7 @@ cd "$root"
 out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
-need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng openssl)
+need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng openssl gcc make libc6-dev)
 need+=(shellcheck openssh-server openssh-client systemd)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
 command -v npm >/dev/null || need+=(npm)
 missing=()

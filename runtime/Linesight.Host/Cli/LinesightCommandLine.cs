@@ -58,7 +58,7 @@ public static class LinesightCommandLine
             ModelsCommand.Create(),
             ProfileCommand.Create(),
             BundleCommand.Create(),
-            PendingCommands.Firmware(),
+            FirmwareCommand.Create(),
         };
         // The built-in --version stays for --help; InvokeAsync answers it with ONNX Runtime details.
         root.SetAction(parse =>

@@ -20,12 +20,6 @@ public static class PendingCommands
             JsonOption(),
         }, "#7");
 
-    public static Command Firmware() => new("firmware", "The line MCU through the firmware bridge.")
-    {
-        Pending(new Command("ping", "Check the MCU link (hello, heartbeat, clock offset)."), "#8"),
-        Pending(new Command("flash", "Flash the MCU firmware through its ROM bootloader, with verify."), "#8"),
-    };
-
     public static Option<bool> JsonOption() => new("--json") { Description = "Print one machine-readable JSON document on stdout." };
 
     public static Command Pending(Command command, string issue)

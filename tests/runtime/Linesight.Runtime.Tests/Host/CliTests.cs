@@ -88,15 +88,6 @@ public sealed class CliTests : IDisposable
         AssertUserError(await Cli.RunAsync(["models", "inspect", model]), "cut.onnx: not an ONNX model");
     }
 
-    [Theory]
-    [InlineData("firmware", "ping")]
-    public async Task Verbs_not_built_yet_say_so_with_exit_2(params string[] args)
-    {
-        var r = await Cli.RunAsync(args);
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("not available yet", r.Stderr, StringComparison.Ordinal);
-    }
-
     [Fact]
     public async Task Profile_detect_names_the_board_and_its_evidence_as_json()
     {

@@ -1,0 +1,136 @@
+using System.Device.Gpio;
+using System.Globalization;
+using Linesight.FirmwareBridge.Link;
+using Linesight.Line;
+
+namespace Linesight.FirmwareBridge.Gpio;
+
+/// <summary>
+/// An ejector on a GPIO output: a reject becomes a pulse of the configured width and active level, fired at the
+/// deadline (less the actuator's lead time) on the host clock. Overlapping pulses keep the output active until the
+/// last one ends. A decision that arrives after its deadline is counted; with <see cref="MissedDeadlinePolicy.EnterFailSafe"/>
+/// the output is then held active (everything goes to the reject bin) until <see cref="ClearFailSafe"/>.
+/// </summary>
+public sealed class GpioRejectActuator : IRejectActuator, IDisposable
+{
+    private readonly GpioController _controller;
+    private readonly int _pin;
+    private readonly PinValue _active;
+    private readonly PinValue _inactive;
+    private readonly TimeSpan _pulse;
+    private readonly long _lead;
+    private readonly MissedDeadlinePolicy _onMiss;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _lifetime = new();
+    private int _pulsesActive;
+    private bool _failSafe;
+
+    public GpioRejectActuator(GpioController controller, int pin, PinValue activeLevel, TimeSpan pulseWidth, TimeSpan fireLead, MissedDeadlinePolicy onMiss, TimeProvider time)
+    {
+        if (pulseWidth <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pulseWidth), pulseWidth, "the reject pulse must be longer than zero");
+        }
+        _controller = controller;
+        _pin = pin;
+        _active = activeLevel;
+        _inactive = activeLevel == PinValue.High ? PinValue.Low : PinValue.High;
+        _pulse = pulseWidth;
+        _lead = (long)(fireLead.TotalSeconds * time.TimestampFrequency);
+        _onMiss = onMiss;
+        _time = time;
+        controller.OpenPin(pin, PinMode.Output, _inactive);
+    }
+
+    public string Name => "gpio:" + _pin.ToString(CultureInfo.InvariantCulture);
+
+    public long LateDecisions { get; private set; }
+
+    public long PulsesFired { get; private set; }
+
+    public bool InFailSafe
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failSafe;
+            }
+        }
+    }
+
+    public ValueTask<RejectOutcome> RejectAsync(string partId, long deadline, CancellationToken cancellationToken)
+    {
+        var fireAt = deadline - _lead;
+        var wait = fireAt - _time.GetTimestamp();
+        if (wait < 0)
+        {
+            lock (_gate)
+            {
+                LateDecisions++;
+                if (_onMiss == MissedDeadlinePolicy.EnterFailSafe && !_failSafe)
+                {
+                    _failSafe = true;
+                    _controller.Write(_pin, _active);
+                }
+            }
+            return ValueTask.FromResult(RejectOutcome.DeadlineMissed);
+        }
+        _ = PulseAsync(TimeSpan.FromSeconds((double)wait / _time.TimestampFrequency));
+        return ValueTask.FromResult(RejectOutcome.Accepted);
+    }
+
+    /// <summary>Releases the held output after a missed deadline (an operator's or supervisor's decision).</summary>
+    public void ClearFailSafe()
+    {
+        lock (_gate)
+        {
+            _failSafe = false;
+            if (_pulsesActive == 0)
+            {
+                _controller.Write(_pin, _inactive);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _lifetime.Cancel();
+        lock (_gate)
+        {
+            _controller.Write(_pin, _inactive);
+            _controller.ClosePin(_pin);
+        }
+        _lifetime.Dispose();
+    }
+
+    private async Task PulseAsync(TimeSpan wait)
+    {
+        var token = _lifetime.Token;
+        try
+        {
+            await Task.Delay(wait, _time, token).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_pulsesActive++ == 0 && !_failSafe)
+                {
+                    _controller.Write(_pin, _active);
+                }
+                PulsesFired++;
+            }
+            await Task.Delay(_pulse, _time, token).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (--_pulsesActive == 0 && !_failSafe)
+                {
+                    _controller.Write(_pin, _inactive);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // disposed: Dispose leaves the output inactive
+        }
+    }
+}
