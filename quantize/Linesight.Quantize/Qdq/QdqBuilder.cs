@@ -29,6 +29,7 @@ internal sealed class QdqBuilder
 {
     private const string QuantizeSuffix = "_quantized";
     private const string DequantizeSuffix = "_dequantized";
+    private const string DepthwiseReason = "depthwise: computes in float (int8 depthwise is slower than fp32 on the CPU EP), weights stored int8";
 
     private readonly ModelProto _model;
     private readonly GraphProto _graph;
@@ -106,7 +107,7 @@ internal sealed class QdqBuilder
                 var group = Nodes.IntOr(node, "group", 1);
                 if (_settings.DepthwiseInFloat && group > 1 && group == weight.Dims[0] && weight.Dims[1] == 1)
                 {
-                    return "depthwise (int8 depthwise is slower than fp32 on this EP)";
+                    return DepthwiseReason;
                 }
                 return node.Input.Count > 2 && node.Input[2].Length > 0 && !IsFloatInitializer(node.Input[2]) ? "bias is not a constant" : null;
             case "Gemm":
@@ -130,7 +131,8 @@ internal sealed class QdqBuilder
     {
         var quantized = new List<QuantizedNode>();
         var leftInFloat = new Dictionary<string, string>(StringComparer.Ordinal);
-        var quantizedNodes = new HashSet<NodeProto>();
+        var quantizedNodes = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var weightOnly = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var node in _graph.Node)
         {
             if (!_settings.OperatorsOrDefault.Contains(node.OpType) && !_settings.ExcludedNodesOrEmpty.Contains(node.Name))
@@ -140,6 +142,10 @@ internal sealed class QdqBuilder
             if (WhyFloat(node) is { } reason)
             {
                 leftInFloat[node.Name] = reason;
+                if (reason == DepthwiseReason)
+                {
+                    weightOnly.Add(node);
+                }
                 continue;
             }
             quantizedNodes.Add(node);
@@ -175,16 +181,22 @@ internal sealed class QdqBuilder
         }
         foreach (var node in _graph.Node.ToList())
         {
+            if (quantizedNodes.Contains(node))
+            {
+                // Before rewiring: the bias scale needs the input's own (not its DequantizeLinear's) name.
+                nodes.AddRange(QuantizeConstants(node, weightOnly: false));
+            }
+            else if (weightOnly.Contains(node))
+            {
+                // Smaller file at no speed cost: the float Conv reads its weight through one small DequantizeLinear.
+                nodes.AddRange(QuantizeConstants(node, weightOnly: true));
+            }
             for (var i = 0; i < node.Input.Count; i++)
             {
                 if (dequantized.TryGetValue(node.Input[i], out var read))
                 {
                     node.Input[i] = read;
                 }
-            }
-            if (quantizedNodes.Contains(node))
-            {
-                nodes.AddRange(QuantizeConstants(node));
             }
             var renamed = new List<(string Original, string Source)>();
             for (var o = 0; o < node.Output.Count; o++)
@@ -272,7 +284,7 @@ internal sealed class QdqBuilder
     }
 
     /// <summary>Weights and bias of Conv/Gemm/MatMul: quantized initializers behind DequantizeLinear nodes, wired into <paramref name="node"/>.</summary>
-    private IEnumerable<NodeProto> QuantizeConstants(NodeProto node)
+    private IEnumerable<NodeProto> QuantizeConstants(NodeProto node, bool weightOnly)
     {
         if (node.OpType is not ("Conv" or "Gemm" or "MatMul") || !IsFloatInitializer(node.Input[1]))
         {
@@ -289,8 +301,8 @@ internal sealed class QdqBuilder
         var channels = (int)weight.Dims[axis];
         var perChannel = _settings.PerChannel;
         var groups = perChannel ? channels : 1;
-        var inputScale = _activation[node.Input[0]].Scale;
-        var bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? Tensors.ReadFloats(_initializers[node.Input[2]]) : null;
+        var inputScale = weightOnly ? 1f : _activation[node.Input[0]].Scale;
+        var bias = !weightOnly && node.Input.Count > 2 && node.Input[2].Length > 0 ? Tensors.ReadFloats(_initializers[node.Input[2]]) : null;
         var weightParameters = WeightParameters(values, weight.Dims.ToArray(), axis, groups, bias, inputScale);
         var (qmin, qmax) = QuantParameters.Limits(_settings.WeightType);
         var quantizedValues = new int[values.Length];

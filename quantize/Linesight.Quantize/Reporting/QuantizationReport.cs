@@ -46,3 +46,9 @@ public sealed record QuantizationReport(
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(QuantizationReport))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
+
+/// <summary>The report's JSON type information, for callers that serialise it themselves (AOT-safe).</summary>
+public static class QuantizationReportJson
+{
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<QuantizationReport> TypeInfo => ReportJsonContext.Default.QuantizationReport;
+}

@@ -53,7 +53,7 @@ public static class LinesightCommandLine
             RunCommand.Create(),
             InferCommand.Create(),
             BenchCommand.Create(),
-            PendingCommands.Quantize(),
+            QuantizeCommand.Create(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),
             PendingCommands.Bundle(),

@@ -8,18 +8,6 @@ namespace Linesight.Host.Cli;
 /// </summary>
 public static class PendingCommands
 {
-    public static Command Quantize() => Pending(
-        new Command("quantize", "Static int8 QDQ quantization with calibration and an accuracy/speed report.")
-        {
-            new Option<string>("--model") { Description = "fp32 ONNX model.", Required = true },
-            new Option<string>("--calibration") { Description = "Folder of calibration inputs.", Required = true },
-            new Option<string>("--output") { Description = "Where to write the int8 model.", Required = true },
-            new Option<string>("--profile") { Description = "Device profile whose quantization preset sets the defaults." },
-            new Option<string>("--method") { Description = "minmax | percentile | entropy." },
-            new Option<string>("--report") { Description = "Write the report to this file." },
-            JsonOption(),
-        }, "#7");
-
     public static Command Bundle() => new("bundle", "Signed deployment bundles (binary + models + profile + config).")
     {
         Pending(new Command("create", "Pack and sign a bundle."), "#9"),

@@ -1,0 +1,98 @@
+using Linesight.DeviceProfiles;
+using Linesight.Inference.Manifests;
+using Linesight.Inference.Tooling;
+using Linesight.Quantize.Calibration;
+using Linesight.Quantize.Evaluation;
+using Linesight.Quantize.Onnx;
+using Linesight.Quantize.Qdq;
+using Linesight.Quantize.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Linesight.Quantize.Tests;
+
+/// <summary>
+/// The pinned real models quantized end to end on sets the tests draw themselves, judged against fp32 by the
+/// quantizer and checked independently: python3-onnx's checker, ONNX Runtime, file sizes.
+/// </summary>
+public sealed class RealModelQuantizationTests(ITestOutputHelper log)
+{
+    private static readonly DeviceProfile Simulated = DeviceProfileCatalog.LoadBuiltin("simulated");
+
+    [Fact]
+    public async Task Orientation_classifier_agrees_on_top1_for_at_least_99_percent_of_200_labels()
+    {
+        using var temp = new TempDir();
+        RenderedSets.TextLines(temp.Sub("calibration"), 32, seed: 1, flipHalf: true);
+        RenderedSets.TextLines(temp.Sub("eval"), 200, seed: 2, flipHalf: true);
+        var result = await QuantizeAsync(temp, Models.Classifier, Models.ClassifierManifest, AgreementKind.Top1, minAgreement: 0.99);
+
+        Assert.True(result.TargetMet);
+        Assert.Equal(200, result.Report.AgreementCompared);
+        Assert.True(result.Report.AgreementRate >= 0.99, $"top-1 agreement {result.Report.AgreementRate:P2}");
+    }
+
+    [Fact]
+    public async Task Text_recognizer_reads_the_same_text_for_at_least_97_percent_of_lines()
+    {
+        using var temp = new TempDir();
+        RenderedSets.TextLines(temp.Sub("calibration"), 24, seed: 3, flipHalf: false);
+        RenderedSets.TextLines(temp.Sub("eval"), 100, seed: 4, flipHalf: false);
+        var result = await QuantizeAsync(temp, Models.Recognizer, Models.RecognizerManifest, AgreementKind.CtcText, minAgreement: 0.97);
+
+        Assert.True(result.TargetMet);
+        Assert.True(result.Report.AgreementRate >= 0.97, $"exact-text agreement {result.Report.AgreementRate:P2}");
+        Assert.Equal(100, result.Report.AgreementCompared);
+    }
+
+    [Fact]
+    public async Task Text_detector_quantizes_to_a_valid_smaller_model_whose_text_map_matches()
+    {
+        using var temp = new TempDir();
+        RenderedSets.TextPages(temp.Sub("calibration"), 8, seed: 5);
+        RenderedSets.TextPages(temp.Sub("eval"), 8, seed: 6);
+        var result = await QuantizeAsync(temp, Models.Detector, Models.DetectorManifest, AgreementKind.Mask, minAgreement: 0.8);
+
+        Assert.True(result.TargetMet);
+    }
+
+    [Fact]
+    public async Task Line_detector_segments_match_fp32_within_2_px_for_at_least_95_percent()
+    {
+        using var temp = new TempDir();
+        RenderedSets.Outlines(temp.Sub("calibration"), 24, seed: 7);
+        RenderedSets.Outlines(temp.Sub("eval"), 40, seed: 8);
+        var result = await QuantizeAsync(temp, Models.LineDetector, Models.LineDetectorManifest, AgreementKind.LineSegments, minAgreement: 0.95);
+
+        Assert.True(result.TargetMet);
+        Assert.True(result.Report.AgreementCompared >= 40, $"only {result.Report.AgreementCompared} segments compared");
+    }
+
+    /// <summary>Quantizes, then checks what every quantized model must be: checker-clean, runnable, ≤ 30 % of fp32, reported.</summary>
+    private async Task<QuantizeResult> QuantizeAsync(TempDir temp, string model, ModelManifest manifest, AgreementKind agreement, double minAgreement)
+    {
+        var output = temp.File("int8.onnx");
+        var request = new QuantizeRequest(model, manifest, Path.Combine(temp.Path, "calibration"), output, Simulated,
+            QuantizationSettings.FromPreset(Simulated.Quantization), new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
+            MinAgreement: minAgreement, LatencyRounds: 2, LatencyRunsPerVisit: 1);
+        var result = Quantizer.Run(request);
+        var report = result.Report;
+        log.WriteLine($"{Path.GetFileName(model)}: {report.Outcome}; agreement {report.AgreementRate:P2} of {report.AgreementCompared}; "
+            + $"quantized {report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); "
+            + $"worst SQNR {report.Outputs.Min(o => o.Sqnr):0.0} dB; size {report.SizeRatio:P1}; attempts {report.Attempts.Count}; "
+            + $"latency int8/fp32 {report.Latency?.Ratio:0.00}");
+
+        Assert.True(File.Exists(output));
+        if (Environment.GetEnvironmentVariable("QUANTIZE_KEEP") is { } keep) { File.Copy(output, keep, true); }
+        Assert.Null(await PythonOnnx.CheckAsync(output));
+        using (var session = TensorSession.OpenOnCpu(output))
+        {
+            var input = SampleFolder.Open(Path.Combine(temp.Path, "eval"), manifest, "eval").Read(0);
+            Assert.All(session.Run(input), o => Assert.True(o.Values is null || o.Values.All(float.IsFinite)));
+        }
+        Assert.True(report.Int8Bytes <= 0.30 * report.Fp32Bytes, $"int8 is {report.SizeRatio:P1} of fp32");
+        Assert.Equal(new FileInfo(output).Length, report.Int8Bytes);
+        var ops = OnnxModelIo.Load(output).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+        Assert.True(ops.GetValueOrDefault("QuantizeLinear") > 0 && ops.GetValueOrDefault("DequantizeLinear") > 0);
+        return result;
+    }
+}
