@@ -112,13 +112,16 @@ public static class Quantizer
             excluded.UnionWith(nodeErrors.Take(share).Select(e => e.Name));
         }
 
-        var latency = request.LatencyRounds > 0
-            ? LatencyComparison.Measure(request.ModelPath, preparedPath, int8Path, request.Profile, calibration.Read(0), request.LatencyRounds, request.LatencyRunsPerVisit)
-            : null;
         var write = met || request.Force;
+        NameCompaction.Apply(qdq.Model);
+        var finalPath = Path.Combine(work, "int8-final.onnx");
+        OnnxModelIo.SaveAtomically(qdq.Model, finalPath);
+        var latency = request.LatencyRounds > 0
+            ? LatencyComparison.Measure(request.ModelPath, preparedPath, finalPath, request.Profile, calibration.Read(0), request.LatencyRounds, request.LatencyRunsPerVisit)
+            : null;
         if (write)
         {
-            OnnxModelIo.WriteAtomically(request.OutputPath, File.ReadAllBytes(int8Path));
+            OnnxModelIo.WriteAtomically(request.OutputPath, File.ReadAllBytes(finalPath));
         }
         var notes = new List<string>();
         if (latency is { Int8IsFaster: false })
@@ -160,7 +163,7 @@ public static class Quantizer
             Attempts: attempts,
             WorstNodes: [.. nodeErrors.Take(20)],
             Fp32Bytes: new FileInfo(request.ModelPath).Length,
-            Int8Bytes: new FileInfo(int8Path).Length,
+            Int8Bytes: new FileInfo(finalPath).Length,
             Latency: latency,
             Notes: notes);
         return new QuantizeResult(report, met);

@@ -317,9 +317,15 @@ internal sealed class QdqBuilder
         var scales = weightParameters.Select(p => p.Scale).ToArray();
         _graph.Initializer.Add(Tensors.Quantized(prefix + QuantizeSuffix, ElementType(_settings.WeightType), weight.Dims, quantizedValues));
         _graph.Initializer.Add(Tensors.Floats(prefix + "_scale", dims, scales));
-        _graph.Initializer.Add(Tensors.Quantized(prefix + "_zero_point", ElementType(_settings.WeightType), dims, [.. weightParameters.Select(p => p.ZeroPoint)]));
+        // Symmetric weights have zero points of 0, DequantizeLinear's default: no tensor needed.
+        string[] weightInputs = [prefix + QuantizeSuffix, prefix + "_scale"];
+        if (weightParameters.Any(p => p.ZeroPoint != 0))
+        {
+            _graph.Initializer.Add(Tensors.Quantized(prefix + "_zero_point", ElementType(_settings.WeightType), dims, [.. weightParameters.Select(p => p.ZeroPoint)]));
+            weightInputs = [.. weightInputs, prefix + "_zero_point"];
+        }
         AttributeProto[] axisAttribute = groups == 1 ? [] : [Nodes.Int("axis", axis)];
-        yield return Node("DequantizeLinear", prefix + "_DequantizeLinear", [prefix + QuantizeSuffix, prefix + "_scale", prefix + "_zero_point"], [prefix + DequantizeSuffix], "", axisAttribute);
+        yield return Node("DequantizeLinear", prefix + "_DequantizeLinear", weightInputs, [prefix + DequantizeSuffix], "", axisAttribute);
         node.Input[1] = prefix + DequantizeSuffix;
 
         if (bias is not null && (node.OpType == "Conv" || (node.OpType == "Gemm" && _initializers[node.Input[2]].Dims.Count == 1 && bias.Length == channels)))
@@ -333,8 +339,7 @@ internal sealed class QdqBuilder
             }
             _graph.Initializer.Add(Tensors.Int32s(biasName + QuantizeSuffix, [bias.Length], biasValues));
             _graph.Initializer.Add(Tensors.Floats(biasName + "_scale", dims, biasScales));
-            _graph.Initializer.Add(Tensors.Int32s(biasName + "_zero_point", dims, new int[scales.Length]));
-            yield return Node("DequantizeLinear", biasName + "_DequantizeLinear", [biasName + QuantizeSuffix, biasName + "_scale", biasName + "_zero_point"], [biasName + DequantizeSuffix], "", axisAttribute);
+            yield return Node("DequantizeLinear", biasName + "_DequantizeLinear", [biasName + QuantizeSuffix, biasName + "_scale"], [biasName + DequantizeSuffix], "", axisAttribute);
             node.Input[2] = biasName + DequantizeSuffix;
         }
     }

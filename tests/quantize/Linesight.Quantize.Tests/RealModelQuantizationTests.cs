@@ -18,6 +18,9 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
 {
     private static readonly DeviceProfile Simulated = DeviceProfileCatalog.LoadBuiltin("simulated");
 
+    /// <summary>Rounds of the side-by-side latency run: 2 keeps CI short; docs/benchmarks.md sets more.</summary>
+    private static readonly int LatencyRounds = int.TryParse(Environment.GetEnvironmentVariable("LINESIGHT_QUANTIZE_LATENCY_ROUNDS"), out var rounds) ? rounds : 2;
+
     [Fact]
     public async Task Orientation_classifier_agrees_on_top1_for_at_least_99_percent_of_200_labels()
     {
@@ -73,16 +76,19 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         var output = temp.File("int8.onnx");
         var request = new QuantizeRequest(model, manifest, Path.Combine(temp.Path, "calibration"), output, Simulated,
             QuantizationSettings.FromPreset(Simulated.Quantization), new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
-            MinAgreement: minAgreement, LatencyRounds: 2, LatencyRunsPerVisit: 1);
-        var result = Quantizer.Run(request);
+            MinAgreement: minAgreement, LatencyRounds: LatencyRounds, LatencyRunsPerVisit: LatencyRounds > 2 ? 3 : 1);
+        var steps = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = Quantizer.Run(request, new StepLog(steps, clock));
+        log.WriteLine(string.Join("; ", steps));
         var report = result.Report;
         log.WriteLine($"{Path.GetFileName(model)}: {report.Outcome}; agreement {report.AgreementRate:P2} of {report.AgreementCompared}; "
             + $"quantized {report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); "
             + $"worst SQNR {report.Outputs.Min(o => o.Sqnr):0.0} dB; size {report.SizeRatio:P1}; attempts {report.Attempts.Count}; "
-            + $"latency int8/fp32 {report.Latency?.Ratio:0.00}");
+            + $"latency fp32 {report.Latency?.Fp32Ms:0.00} ms, fp32 prepared {report.Latency?.PreparedFp32Ms:0.00} ms, int8 {report.Latency?.Int8Ms:0.00} ms, "
+            + $"int8/fp32 {report.Latency?.Ratio:0.00} (paired {report.Latency?.PairedRatio:0.00}, {report.Latency?.Rounds} rounds)");
 
         Assert.True(File.Exists(output));
-        if (Environment.GetEnvironmentVariable("QUANTIZE_KEEP") is { } keep) { File.Copy(output, keep, true); }
         Assert.Null(await PythonOnnx.CheckAsync(output));
         using (var session = TensorSession.OpenOnCpu(output))
         {
@@ -94,5 +100,18 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         var ops = OnnxModelIo.Load(output).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
         Assert.True(ops.GetValueOrDefault("QuantizeLinear") > 0 && ops.GetValueOrDefault("DequantizeLinear") > 0);
         return result;
+    }
+
+    /// <summary>Notes when each step starts, to show where the time goes.</summary>
+    private sealed class StepLog(List<string> steps, System.Diagnostics.Stopwatch clock) : IProgress<QuantizeProgress>
+    {
+        public void Report(QuantizeProgress value)
+        {
+            if (value.Done == 1)
+            {
+                steps.Add($"{value.Step} from {clock.Elapsed.TotalSeconds:0.0} s");
+                File.AppendAllText("/tmp/quantize-steps.log", $"{DateTime.UtcNow:HH:mm:ss} {value.Step}\n");
+            }
+        }
     }
 }
