@@ -339,7 +339,7 @@ internal sealed class QdqBuilder
             }
             _graph.Initializer.Add(Tensors.Int32s(biasName + QuantizeSuffix, [bias.Length], biasValues));
             _graph.Initializer.Add(Tensors.Floats(biasName + "_scale", dims, biasScales));
-            yield return Node("DequantizeLinear", biasName + "_DequantizeLinear", [biasName + QuantizeSuffix, biasName + "_scale"], [biasName + DequantizeSuffix], "", axisAttribute);
+            yield return Node("DequantizeLinear", biasName + "_DequantizeLinear", [biasName + QuantizeSuffix, biasName + "_scale"], [biasName + DequantizeSuffix], "", groups == 1 ? [] : [Nodes.Int("axis", 0)]);
             node.Input[2] = biasName + DequantizeSuffix;
         }
     }
