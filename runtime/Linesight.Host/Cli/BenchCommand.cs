@@ -27,7 +27,7 @@ public static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs after warm-up, for the engine and for the baseline each.", DefaultValueFactory = _ => 1000 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first, for each.", DefaultValueFactory = _ => 100 };
         var input = new Option<string>("--input") { Description = "Image fed every run (default: a synthetic frame twice the model input's size)." };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("bench", "Measure a model: latency p50/p90/p99, throughput, peak RSS, bytes allocated per run, against bare ONNX Runtime.")
         {
             model, manifest, profile, threads, runs, warmup, input, json,

@@ -53,7 +53,7 @@ public static class BundleCommand
         var config = new Option<string>("--config") { Description = "Pipeline configuration, shipped as config.json (model paths relative to the slot: models/NAME)." };
         var key = new Option<string>("--key") { Description = "PEM private key to sign with (bundle keygen); without it the bundle is unsigned." };
         var version = new Option<string>("--version") { Description = "Version to stamp (default: this linesight's)." };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("create", "Pack and sign a bundle.") { output, profile, binaryDir, models, manifests, config, key, version, json };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("bundle create", () =>
         {
@@ -100,7 +100,7 @@ public static class BundleCommand
     {
         var bundle = new Argument<string>("bundle") { Description = "Bundle file." };
         var keys = new Option<string[]>("--public-key") { Description = "Trusted PEM public key; repeat for more. With one, the signature must match." };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("verify", "Check a bundle's signature and every file's SHA-256; names the first that does not match.") { bundle, keys, json };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("bundle verify", () =>
         {
@@ -124,7 +124,7 @@ public static class BundleCommand
     {
         var bundle = new Argument<string>("bundle") { Description = "Bundle file." };
         var root = RootOption();
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("install", "Install a bundle into the inactive A/B slot, health-gated: commit when healthy, else roll back.") { bundle, root, json };
         command.SetAction((parse, cancel) => CliOutcome.GuardAsync("bundle install", async () =>
         {
@@ -156,7 +156,7 @@ public static class BundleCommand
     private static Command Status()
     {
         var root = RootOption();
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("status", "What each slot holds, which runs, any trial, the last install's outcome and the health report.") { root, json };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("bundle status", () =>
         {

@@ -26,7 +26,7 @@ public static class FirmwareCommand
         var port = PortOption();
         var baud = BaudOption();
         var seconds = new Option<double>("--seconds") { Description = "How long to probe the MCU clock for its drift (default 2).", DefaultValueFactory = _ => 2 };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var ping = new Command("ping", "Check the MCU link: its hello, uptime, round trip and clock drift.") { port, baud, seconds, json };
         ping.SetAction((parse, cancellationToken) => CliOutcome.GuardAsync("firmware ping", async () =>
         {
@@ -114,7 +114,7 @@ public static class FirmwareCommand
         var address = new Option<string>("--address") { Description = "Load address of a raw .bin image (default 0x08000000).", DefaultValueFactory = _ => "0x08000000" };
         var entry = new Option<string>("--boot-entry") { Description = "How to enter the bootloader: none (by hand), dtr-rts (RTS=BOOT0, DTR=RESET), gpio:BOOT0:RESET.", DefaultValueFactory = _ => "none" };
         var go = new Option<bool>("--go") { Description = "Start the new firmware after a verified flash." };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var file = new Argument<string>("firmware") { Description = "Intel HEX (.hex) or raw binary (.bin) image." };
         var flash = new Command("flash", "Flash the MCU firmware through its ROM bootloader, with read-back verify.") { port, baud, protocol, address, entry, go, json, file };
         flash.SetAction((parse, _) => CliOutcome.GuardAsync("firmware flash", () =>

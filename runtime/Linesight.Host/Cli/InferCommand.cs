@@ -24,7 +24,7 @@ public static class InferCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
         };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("infer", "One-shot inference on input files; prints post-processed results.") { model, manifest, profile, inputs, json };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("infer", () => Task.FromResult(Run(
             parse.GetRequiredValue(model), parse.GetValue(manifest), parse.GetRequiredValue(profile), parse.GetRequiredValue(inputs), parse.GetValue(json)))));

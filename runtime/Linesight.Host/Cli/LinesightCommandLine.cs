@@ -54,7 +54,7 @@ public static class LinesightCommandLine
             InferCommand.Create(),
             BenchCommand.Create(),
             MqttBenchCommand.Create(),
-            PendingCommands.Quantize(),
+            QuantizeCommand.Create(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),
             BundleCommand.Create(),

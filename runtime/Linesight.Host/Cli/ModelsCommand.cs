@@ -17,7 +17,7 @@ public static class ModelsCommand
     {
         var model = new Argument<string>("model") { Description = "ONNX model file." };
         var profile = new Option<string>("--profile") { Description = "Device profile (name or file) whose execution providers to place the nodes on.", DefaultValueFactory = _ => "generic-x64-cpu" };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var inspect = new Command("inspect", "Inputs/outputs, opsets, quantized or not, and which execution provider takes which nodes on a profile.")
         {
             model, profile, json,

@@ -28,7 +28,7 @@ public static class MqttBenchCommand
         var qos = new Option<int>("--qos") { Description = "QoS of result messages (0 or 1).", DefaultValueFactory = _ => 1 };
         var fsync = new Option<string>("--fsync") { Description = "Outbox fsync policy: record, interval or none.", DefaultValueFactory = _ => "interval" };
         var outbox = new Option<string>("--outbox") { Description = "Outbox directory (default: a fresh temporary one, deleted after)." };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var command = new Command("bench-mqtt", "Measure sustained result publishing through the on-disk outbox to a broker (results/s, bytes allocated per result).")
         {
             broker, results, qos, fsync, outbox, json,

@@ -11,7 +11,7 @@ public static class ProfileCommand
 {
     public static Command Create()
     {
-        var listJson = PendingCommands.JsonOption();
+        var listJson = CommonOptions.JsonOption();
         var list = new Command("list", "List the device profiles built into this binary.") { listJson };
         list.SetAction((parse, _) => CliOutcome.GuardAsync("profile list", () =>
         {
@@ -32,7 +32,7 @@ public static class ProfileCommand
 
         var showName = new Argument<string>("name") { Description = "Built-in profile name, or a profile file." };
         // The output is JSON either way; --json is accepted so every verb answers to it.
-        var show = new Command("show", "Print a profile as JSON.") { showName, PendingCommands.JsonOption() };
+        var show = new Command("show", "Print a profile as JSON.") { showName, CommonOptions.JsonOption() };
         show.SetAction((parse, _) => CliOutcome.GuardAsync("profile show", () =>
         {
             Console.Out.WriteLine(DeviceProfileCatalog.ToJson(DeviceProfileCatalog.Load(parse.GetRequiredValue(showName))));
@@ -63,7 +63,7 @@ public static class ProfileCommand
     private static Command Detect()
     {
         var root = new Option<string>("--root") { Description = "Scan this directory as if it were / (a copy of /proc, /sys and /dev).", DefaultValueFactory = _ => "/" };
-        var json = PendingCommands.JsonOption();
+        var json = CommonOptions.JsonOption();
         var detect = new Command("detect", "Guess this board's profile from /proc, /sys and /dev, and say why.") { root, json };
         detect.SetAction((parse, _) => CliOutcome.GuardAsync("profile detect", () =>
         {

@@ -79,6 +79,7 @@ public enum InputModality
 /// <param name="Mean">Per channel, in the model's colour order (default 0).</param>
 /// <param name="Std">Per channel, in the model's colour order (default 1).</param>
 /// <param name="PadValue">Value written (after normalisation) where resizing leaves no pixels.</param>
+/// <param name="Alpha">When set, a fourth channel after the colour channels holding this value everywhere (M-LSD's RGB + alpha input).</param>
 public sealed record ImageInputSpec(
     int Width,
     int Height,
@@ -88,9 +89,13 @@ public sealed record ImageInputSpec(
     float Scale = 1f / 255f,
     IReadOnlyList<float>? Mean = null,
     IReadOnlyList<float>? Std = null,
-    float PadValue = 0f)
+    float PadValue = 0f,
+    float? Alpha = null)
 {
     private int Channels => ColorOrder == ColorOrder.Gray ? 1 : 3;
+
+    /// <summary>Channels of the tensor: the colour channels, plus one when <see cref="Alpha"/> is set.</summary>
+    public int TensorChannels => Channels + (Alpha is null ? 0 : 1);
 
     /// <summary>Mean per channel, defaults filled in.</summary>
     public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, Channels).ToArray();

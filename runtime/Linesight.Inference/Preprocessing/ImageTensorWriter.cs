@@ -12,6 +12,7 @@ public sealed class ImageTensorWriter
 {
     private readonly ImageInputSpec _spec;
     private readonly int _channels;
+    private readonly int _tensorChannels;
     private readonly float[] _gain;
     private readonly float[] _offset;
     private readonly int[] _x0;
@@ -22,6 +23,7 @@ public sealed class ImageTensorWriter
     {
         _spec = spec;
         _channels = spec.ColorOrder == ColorOrder.Gray ? 1 : 3;
+        _tensorChannels = spec.TensorChannels;
         _gain = new float[_channels];
         _offset = new float[_channels];
         for (var c = 0; c < _channels; c++)
@@ -36,12 +38,12 @@ public sealed class ImageTensorWriter
     }
 
     /// <summary>Elements of the tensor this writer fills (batch 1).</summary>
-    public int ElementCount => _channels * _spec.Height * _spec.Width;
+    public int ElementCount => _tensorChannels * _spec.Height * _spec.Width;
 
     /// <summary>Tensor shape, batch 1.</summary>
     public long[] Shape => _spec.Layout == TensorLayout.Nchw
-        ? [1, _channels, _spec.Height, _spec.Width]
-        : [1, _spec.Height, _spec.Width, _channels];
+        ? [1, _tensorChannels, _spec.Height, _spec.Width]
+        : [1, _spec.Height, _spec.Width, _tensorChannels];
 
     /// <summary>Fills <paramref name="tensor"/> (length <see cref="ElementCount"/>) from <paramref name="frame"/>.</summary>
     public void Write(Frame frame, Span<float> tensor)
@@ -55,6 +57,10 @@ public sealed class ImageTensorWriter
         if (contentW < dstW || contentH < dstH)
         {
             tensor.Fill(_spec.PadValue);
+        }
+        if (_spec.Alpha is { } alpha)
+        {
+            FillAlpha(tensor, alpha);
         }
 
         Span<int> sourceChannel = stackalloc int[_channels];
@@ -89,7 +95,7 @@ public sealed class ImageTensorWriter
                 // NCHW: this row of this channel is contiguous. NHWC: every _channels-th element from here.
                 var (start, step) = nchw
                     ? ((c * plane) + (dy * dstW) + contentX, 1)
-                    : ((((dy * dstW) + contentX) * _channels) + c, _channels);
+                    : ((((dy * dstW) + contentX) * _tensorChannels) + c, _tensorChannels);
                 var destination = tensor.Slice(start, ((contentW - 1) * step) + 1);
                 if (sourceChannel[c] >= 0)
                 {
@@ -100,6 +106,21 @@ public sealed class ImageTensorWriter
                     WriteLumaRow(row0, row1, r, b, ay, columns, _gain[c], _offset[c], destination, step);
                 }
             }
+        }
+    }
+
+    /// <summary>The constant alpha channel, the last one, over the whole tensor.</summary>
+    private void FillAlpha(Span<float> tensor, float alpha)
+    {
+        var plane = _spec.Width * _spec.Height;
+        if (_spec.Layout == TensorLayout.Nchw)
+        {
+            tensor.Slice(_channels * plane, plane).Fill(alpha);
+            return;
+        }
+        for (var i = _channels; i < tensor.Length; i += _tensorChannels)
+        {
+            tensor[i] = alpha;
         }
     }
 

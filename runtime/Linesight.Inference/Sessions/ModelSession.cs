@@ -198,7 +198,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
                 throw new ModelException($"input '{input.Name}' is {meta.ElementDataType}; this build feeds float image inputs");
             }
             var image = input.Image!;
-            var channels = image.ColorOrder == ColorOrder.Gray ? 1 : 3;
+            var channels = image.TensorChannels;
             long[] expected = image.Layout == TensorLayout.Nchw
                 ? [1, channels, image.Height, image.Width]
                 : [1, image.Height, image.Width, channels];

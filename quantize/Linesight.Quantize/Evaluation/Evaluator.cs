@@ -1,0 +1,93 @@
+using Linesight.Inference.Tooling;
+using Linesight.Quantize.Calibration;
+using Linesight.Quantize.Onnx;
+using Linesight.Quantize.Onnx.Proto;
+using Linesight.Quantize.Qdq;
+
+namespace Linesight.Quantize.Evaluation;
+
+/// <summary>SQNR and cosine similarity of one model output, int8 against fp32, over the evaluation set.</summary>
+public sealed record OutputAccuracy(string Name, double Sqnr, double Cosine);
+
+/// <summary>How much one quantized node adds to the error: SQNR of what it reads and of what it writes (both after their Q/DQ).</summary>
+public sealed record NodeError(string Name, string OpType, double InputSqnr, double OutputSqnr)
+{
+    /// <summary>dB lost across this node: the nodes whose quantization hurts most have the largest drop.</summary>
+    public double Drop => Math.Max(0, Math.Min(InputSqnr, 100) - OutputSqnr);
+}
+
+/// <summary>int8 against fp32 on the evaluation set.</summary>
+public sealed record AccuracyResult(IReadOnlyList<OutputAccuracy> Outputs, AgreementKind Agreement, long Agreeing, long Compared, int Samples)
+{
+    /// <summary>Fraction of items whose task result is the same; null without a task measure.</summary>
+    public double? AgreementRate => Agreement == AgreementKind.None || Compared == 0 ? null : (double)Agreeing / Compared;
+
+    public double WorstSqnr => Outputs.Count == 0 ? 0 : Outputs.Min(o => o.Sqnr);
+}
+
+internal static class Evaluator
+{
+    public static AccuracyResult CompareOutputs(string fp32Path, string int8Path, SampleFolder samples, AgreementKind kind, IProgress<(int Done, int Total)>? progress)
+    {
+        using var fp32 = TensorSession.OpenOnCpu(fp32Path, threads: Math.Min(2, Environment.ProcessorCount));
+        using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));
+        var names = fp32.Outputs.Where(o => o.IsFloat).Select(o => o.Name).ToList();
+        var errors = names.ToDictionary(n => n, _ => new SignalError(), StringComparer.Ordinal);
+        long agree = 0, total = 0;
+        for (var i = 0; i < samples.Files.Count; i++)
+        {
+            var inputs = samples.Read(i);
+            var reference = fp32.Run(inputs, names);
+            var quantized = int8.Run(inputs, names);
+            for (var o = 0; o < names.Count; o++)
+            {
+                errors[names[o]].Add(reference[o].Values, quantized[o].Values);
+            }
+            var (a, t) = TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape);
+            (agree, total) = (agree + a, total + t);
+            progress?.Report((i + 1, samples.Files.Count));
+        }
+        return new AccuracyResult([.. names.Select(n => new OutputAccuracy(n, errors[n].Sqnr, errors[n].Cosine))], kind, agree, total, samples.Files.Count);
+    }
+
+    /// <summary>
+    /// Per quantized node: SQNR of its paired inputs and output in the int8 graph against the same tensors in the
+    /// prepared fp32 graph, over up to <paramref name="maxSamples"/> samples. Both graphs get those tensors as outputs.
+    /// </summary>
+    public static IReadOnlyList<NodeError> NodeErrors(ModelProto prepared, QdqModel qdq, SampleFolder samples, int maxSamples, string workDirectory)
+    {
+        var tensors = qdq.Dequantized.Keys.Order(StringComparer.Ordinal).ToList();
+        var fp32Path = Exposed(prepared, tensors, Path.Combine(workDirectory, "errors-fp32.onnx"));
+        var int8Names = tensors.Select(t => qdq.Dequantized[t]).ToList();
+        var int8Path = Exposed(qdq.Model, int8Names, Path.Combine(workDirectory, "errors-int8.onnx"));
+        using var fp32 = TensorSession.OpenOnCpu(fp32Path, threads: Math.Min(2, Environment.ProcessorCount));
+        using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));
+        var errors = tensors.ToDictionary(t => t, _ => new SignalError(), StringComparer.Ordinal);
+        for (var i = 0; i < Math.Min(maxSamples, samples.Files.Count); i++)
+        {
+            var inputs = samples.Read(i);
+            var reference = fp32.Run(inputs, tensors);
+            var quantized = int8.Run(inputs, int8Names);
+            for (var t = 0; t < tensors.Count; t++)
+            {
+                errors[tensors[t]].Add(reference[t].Values, quantized[t].Values);
+            }
+        }
+        var ops = qdq.Quantized.ToDictionary(q => q.Name, q => q.OpType, StringComparer.Ordinal);
+        return [.. qdq.NodeTensors
+            .Select(n => new NodeError(n.Key, ops[n.Key], n.Value.Inputs.Length == 0 ? 100 : n.Value.Inputs.Min(t => errors[t].Sqnr), errors[n.Value.Output].Sqnr))
+            .OrderByDescending(e => e.Drop)];
+    }
+
+    private static string Exposed(ModelProto model, IEnumerable<string> tensors, string path)
+    {
+        var copy = model.Clone();
+        var present = copy.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var tensor in tensors.Where(present.Add))
+        {
+            copy.Graph.Output.Add(new ValueInfoProto { Name = tensor });
+        }
+        OnnxModelIo.SaveAtomically(copy, path);
+        return path;
+    }
+}

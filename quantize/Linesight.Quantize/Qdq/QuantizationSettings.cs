@@ -1,0 +1,43 @@
+using Linesight.DeviceProfiles;
+
+namespace Linesight.Quantize.Qdq;
+
+/// <summary>
+/// What to quantize and how. Defaults are the CPU EP's U8S8 layout that measured fastest on x86 (docs/quantize.md):
+/// uint8 asymmetric activations, int8 symmetric per-channel weights, depthwise convolutions left in float.
+/// </summary>
+/// <param name="Operators">Operator types to quantize (QDQ on their activation inputs and outputs).</param>
+/// <param name="ExcludedNodes">Node names left in float (by the user, or by the mixed-precision fallback).</param>
+/// <param name="DepthwiseInFloat">Leave grouped convolutions with one input channel per group in float: ONNX Runtime's int8 depthwise kernel is slower than its fp32 one on x86.</param>
+public sealed record QuantizationSettings(
+    QuantizedType ActivationType = QuantizedType.Uint8,
+    QuantizedType WeightType = QuantizedType.Int8,
+    bool PerChannel = true,
+    bool SymmetricActivations = false,
+    IReadOnlySet<string>? Operators = null,
+    IReadOnlySet<string>? ExcludedNodes = null,
+    bool DepthwiseInFloat = true)
+{
+    /// <summary>Operators every preset can quantize.</summary>
+    public static IReadOnlySet<string> SupportedOperators { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Conv", "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize",
+    };
+
+    /// <summary>
+    /// The default set: the compute-heavy operators. Elementwise Add/Mul and data movement are opt-in because on the
+    /// CPU EP each one that stays an island costs a Q/DQ pair more than it saves (measured; docs/quantize.md).
+    /// </summary>
+    public static IReadOnlySet<string> DefaultOperators { get; } = new HashSet<string>(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm" };
+
+    public IReadOnlySet<string> OperatorsOrDefault => Operators ?? DefaultOperators;
+
+    public IReadOnlySet<string> ExcludedNodesOrEmpty => ExcludedNodes ?? new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>The settings a device profile's quantization preset asks for.</summary>
+    public static QuantizationSettings FromPreset(QuantizationPreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        return new QuantizationSettings(preset.ActivationType, preset.WeightType, preset.PerChannel, preset.SymmetricActivations);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json.Serialization;
+using Linesight.Quantize.Evaluation;
+using Linesight.Quantize.Preparation;
+
+namespace Linesight.Quantize.Reporting;
+
+/// <summary>One quantization attempt: what was left in float and how accurate the result was.</summary>
+public sealed record AttemptReport(int Attempt, int QuantizedNodes, IReadOnlyList<string> ExcludedNodes, double WorstSqnr, double? Agreement, bool MetTarget);
+
+/// <summary>Everything `linesight quantize` learnt, as written to the JSON report (schema version 1) and shown in the HTML page.</summary>
+public sealed record QuantizationReport(
+    int ReportVersion,
+    string Model,
+    string Output,
+    bool Written,
+    string Outcome,
+    string Profile,
+    string ActivationType,
+    string WeightType,
+    bool PerChannel,
+    string Method,
+    IReadOnlyList<string> Operators,
+    PreparationSummary Preparation,
+    int CalibrationSamples,
+    int EvalSamples,
+    int TensorsWithShapes,
+    int QuantizedNodes,
+    IReadOnlyDictionary<string, int> QuantizedByOperator,
+    IReadOnlyDictionary<string, string> LeftInFloat,
+    IReadOnlyList<OutputAccuracy> Outputs,
+    string Agreement,
+    double? AgreementRate,
+    long AgreementCompared,
+    double? MinSqnr,
+    double? MinAgreement,
+    IReadOnlyList<AttemptReport> Attempts,
+    IReadOnlyList<NodeError> WorstNodes,
+    long Fp32Bytes,
+    long Int8Bytes,
+    LatencyResult? Latency,
+    IReadOnlyList<string> Notes)
+{
+    public double SizeRatio => Fp32Bytes == 0 ? 0 : (double)Int8Bytes / Fp32Bytes;
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(QuantizationReport))]
+internal sealed partial class ReportJsonContext : JsonSerializerContext;
+
+/// <summary>The report's JSON type information, for callers that serialise it themselves (AOT-safe).</summary>
+public static class QuantizationReportJson
+{
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<QuantizationReport> TypeInfo => ReportJsonContext.Default.QuantizationReport;
+}
