@@ -215,7 +215,8 @@ public static partial class RunCommand
         public async Task RunAsync(long? maxResults, CancellationTokenSource stop, Action onTick, CancellationToken cancel)
         {
             var tick = TimeSpan.FromMilliseconds(maxResults is null ? 500 : 20);
-            var nextLog = time.GetTimestamp();
+            // The first periodic line comes after one interval: a start-up error (e.g. a refused broker) stays one clear line.
+            var nextLog = time.GetTimestamp() + (long)(intervalSeconds * time.TimestampFrequency);
             using var timer = new PeriodicTimer(tick, time);
             try
             {

@@ -35,6 +35,7 @@ public static class Errno
     public const int Ebusy = 16;
     public const int Enodev = 19;
     public const int Einval = 22;
+    public const int Enotty = 25;
 
     public static string Describe(int errno) => errno switch
     {
@@ -46,6 +47,7 @@ public static class Errno
         Ebusy => "EBUSY: device is in use by another program",
         Enodev => "ENODEV: device disappeared",
         Einval => "EINVAL: not supported by the device",
+        Enotty => "ENOTTY: not a V4L2 ioctl for this file",
         _ => $"errno {errno}",
     };
 }

@@ -226,7 +226,7 @@ public sealed class V4l2CameraSourceTests : IDisposable
         // /dev/null opens fine but answers VIDIOC_QUERYCAP with ENOTTY: a configuration mistake, not an outage.
         var source = new V4l2CameraSource("cam", new V4l2CameraOptions("/dev/null", 32, 16), LinuxV4l2Driver.Instance, TimeProvider.System, NullLogger.Instance);
         var e = await Assert.ThrowsAsync<InputException>(() => source.RunAsync(Channel.CreateUnbounded<Frame>().Writer, CancellationToken.None));
-        Assert.Equal("cam: /dev/null is not a V4L2 device (VIDIOC_QUERYCAP: errno 25)", e.Message);
+        Assert.Equal("cam: /dev/null is not a V4L2 device (VIDIOC_QUERYCAP: ENOTTY: not a V4L2 ioctl for this file)", e.Message);
     }
 
     private V4l2CameraSource Camera(V4l2CameraOptions options) => new("cam", options, _device, TimeProvider.System, NullLogger.Instance);
