@@ -9,12 +9,13 @@ namespace Linesight.Frames;
 /// </summary>
 public sealed class Frame : IDisposable
 {
+    private readonly int _length;
     private byte[]? _pixels;
 
     public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
         DateTimeOffset captureTime, string sourceItem)
         : this(width, height, format, sequence, captureTimestamp, captureTime, sourceItem,
-            ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height)))
+            ArrayPool<byte>.Shared.Rent(format.FrameBytes(width, height)))
     {
     }
 
@@ -27,6 +28,7 @@ public sealed class Frame : IDisposable
         Height = height;
         Format = format;
         Stride = width * format.BytesPerPixel();
+        _length = format.FrameBytes(width, height);
         Sequence = sequence;
         CaptureTimestamp = captureTimestamp;
         CaptureTime = captureTime;
@@ -38,7 +40,7 @@ public sealed class Frame : IDisposable
     public int Height { get; }
     public PixelFormat Format { get; }
 
-    /// <summary>Bytes per row (rows are packed, no padding).</summary>
+    /// <summary>Bytes per row of the first plane (rows are packed, no padding; NV12's UV plane follows the Y plane).</summary>
     public int Stride { get; }
 
     /// <summary>Per-source sequence number, from 1.</summary>
@@ -57,12 +59,12 @@ public sealed class Frame : IDisposable
     public string? PartId { get; init; }
 
     public Span<byte> Pixels => _pixels is { } p
-        ? p.AsSpan(0, Stride * Height)
+        ? p.AsSpan(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>The pixels as memory, for asynchronous reads straight into the frame.</summary>
     public Memory<byte> PixelMemory => _pixels is { } p
-        ? p.AsMemory(0, Stride * Height)
+        ? p.AsMemory(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>

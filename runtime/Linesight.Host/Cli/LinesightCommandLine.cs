@@ -53,6 +53,7 @@ public static class LinesightCommandLine
             RunCommand.Create(),
             InferCommand.Create(),
             BenchCommand.Create(),
+            PreprocessBenchCommand.Create(),
             PendingCommands.Quantize(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Linesight.Frames;
 
 namespace Linesight.Inference.Manifests;
 
@@ -74,11 +75,14 @@ public enum InputModality
     [JsonStringEnumMemberName("text")] Text,
 }
 
-/// <summary>How a frame becomes this input's tensor: size, layout, colour order, resize, normalisation.</summary>
+/// <summary>How a frame becomes this input's tensor: region, size, layout, colour order, resize, normalisation, element type.</summary>
 /// <param name="Scale">Multiplier applied to 0..255 pixel values before mean/std.</param>
-/// <param name="Mean">Per channel, in the model's colour order (default 0).</param>
-/// <param name="Std">Per channel, in the model's colour order (default 1).</param>
+/// <param name="Mean">Per colour channel, in the model's colour order (default 0).</param>
+/// <param name="Std">Per colour channel, in the model's colour order (default 1).</param>
 /// <param name="PadValue">Value written (after normalisation) where resizing leaves no pixels.</param>
+/// <param name="Crop">Region of interest in the frame (pixels); only it is resized into the tensor. Default: the whole frame.</param>
+/// <param name="ElementType">The tensor's element type: float, or uint8 (normalised values rounded and clamped to 0..255).</param>
+/// <param name="Alpha">Value of the fourth channel of an RGBA/BGRA input (M-LSD wants 1).</param>
 public sealed record ImageInputSpec(
     int Width,
     int Height,
@@ -88,15 +92,35 @@ public sealed record ImageInputSpec(
     float Scale = 1f / 255f,
     IReadOnlyList<float>? Mean = null,
     IReadOnlyList<float>? Std = null,
-    float PadValue = 0f)
+    float PadValue = 0f,
+    PixelRegion? Crop = null,
+    TensorElementKind ElementType = TensorElementKind.Float,
+    float Alpha = 1f)
 {
-    private int Channels => ColorOrder == ColorOrder.Gray ? 1 : 3;
+    /// <summary>Colour channels normalised from pixels: 1 for grey, 3 otherwise.</summary>
+    public int ColorChannels => ColorOrder == ColorOrder.Gray ? 1 : 3;
+
+    /// <summary>Channels of the tensor: the colour channels, plus alpha for RGBA/BGRA.</summary>
+    public int TensorChannels => ColorOrder is ColorOrder.Rgba or ColorOrder.Bgra ? 4 : ColorChannels;
 
     /// <summary>Mean per channel, defaults filled in.</summary>
-    public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, Channels).ToArray();
+    public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, ColorChannels).ToArray();
 
     /// <summary>Std per channel, defaults filled in.</summary>
-    public IReadOnlyList<float> StdValues => Std ?? Enumerable.Repeat(1f, Channels).ToArray();
+    public IReadOnlyList<float> StdValues => Std ?? Enumerable.Repeat(1f, ColorChannels).ToArray();
+
+    /// <summary>Tensor shape, batch 1.</summary>
+    public long[] Shape => Layout == TensorLayout.Nchw
+        ? [1, TensorChannels, Height, Width]
+        : [1, Height, Width, TensorChannels];
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<TensorElementKind>))]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members are named after the ONNX element types they stand for.")]
+public enum TensorElementKind
+{
+    [JsonStringEnumMemberName("float")] Float,
+    [JsonStringEnumMemberName("uint8")] UInt8,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TensorLayout>))]
@@ -112,6 +136,8 @@ public enum ColorOrder
     [JsonStringEnumMemberName("RGB")] Rgb,
     [JsonStringEnumMemberName("BGR")] Bgr,
     [JsonStringEnumMemberName("gray")] Gray,
+    [JsonStringEnumMemberName("RGBA")] Rgba,
+    [JsonStringEnumMemberName("BGRA")] Bgra,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ResizeMode>))]

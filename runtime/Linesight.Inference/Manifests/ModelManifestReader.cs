@@ -199,7 +199,15 @@ public static class ModelManifestReader
         {
             throw StrictJson.Invalid(origin, $"{path}.image.height", $"{image.Height} is out of range 1..8192");
         }
-        var channels = image.ColorOrder == ColorOrder.Gray ? 1 : 3;
+        if (!Enum.IsDefined(image.ElementType))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.image.elementType", "must be float or uint8");
+        }
+        if (image.Crop is { } crop && (crop.X < 0 || crop.Y < 0 || crop.Width < 1 || crop.Height < 1))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.image.crop", $"({crop.X},{crop.Y}) {crop.Width}×{crop.Height} needs x, y ≥ 0 and a width and height ≥ 1");
+        }
+        var channels = image.ColorChannels;
         if (image.MeanValues.Count != channels)
         {
             throw StrictJson.Invalid(origin, $"{path}.image.mean", $"needs {channels} values for colour order {image.ColorOrder}, has {image.MeanValues.Count}");

@@ -198,10 +198,11 @@ public sealed class ModelSession : IFrameInference, IDisposable
                 throw new ModelException($"input '{input.Name}' is {meta.ElementDataType}; this build feeds float image inputs");
             }
             var image = input.Image!;
-            var channels = image.ColorOrder == ColorOrder.Gray ? 1 : 3;
-            long[] expected = image.Layout == TensorLayout.Nchw
-                ? [1, channels, image.Height, image.Width]
-                : [1, image.Height, image.Width, channels];
+            if (image.ElementType != TensorElementKind.Float)
+            {
+                throw new ModelException($"manifest input '{input.Name}' asks for {image.ElementType} tensors; image sessions in this build feed float inputs");
+            }
+            var expected = image.Shape;
             var dims = meta.Dimensions;
             if (dims.Length != 4)
             {
