@@ -160,7 +160,65 @@ public sealed record ManifestOutput(string Name, PostprocessSpec Postprocess);
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(ClassificationSpec), "classification")]
 [JsonDerivedType(typeof(VoiceActivitySpec), "voice-activity")]
+[JsonDerivedType(typeof(DetectionSpec), "detection")]
+[JsonDerivedType(typeof(TextDetectionSpec), "text-detection")]
+[JsonDerivedType(typeof(TextRecognitionSpec), "text-recognition")]
+[JsonDerivedType(typeof(LineSegmentsSpec), "line-segments")]
 public abstract record PostprocessSpec;
+
+/// <summary>
+/// Anchor-based detection (SSD / BlazeFace): per head, a score per anchor and a box regression per anchor, on a grid of
+/// <see cref="DetectionHead.Stride"/> pixels with <see cref="DetectionHead.AnchorsPerCell"/> anchors per cell; then
+/// score threshold and greedy non-maximum suppression.
+/// </summary>
+/// <param name="Heads">The anchor grids, in the order the model concatenates its anchors.</param>
+/// <param name="Labels">One label per class (BlazeFace: one).</param>
+/// <param name="Sigmoid">Scores are logits (apply a sigmoid, clipped at ±100).</param>
+public sealed record DetectionSpec(
+    IReadOnlyList<DetectionHead> Heads,
+    IReadOnlyList<string> Labels,
+    double ScoreThreshold = 0.5,
+    double IouThreshold = 0.3,
+    int MaxDetections = 100,
+    bool Sigmoid = true) : PostprocessSpec;
+
+/// <summary>One anchor grid: its score and box outputs (the box output's first four values per anchor are dx, dy, w, h in input pixels).</summary>
+public sealed record DetectionHead(string Scores, string Boxes, int Stride, int AnchorsPerCell);
+
+/// <summary>
+/// DB text detection (PP-OCR det): the probability map is binarised at <see cref="Threshold"/>, each connected region
+/// kept when its mean probability reaches <see cref="BoxThreshold"/> and it is at least <see cref="MinSize"/> map pixels
+/// on its short side, then grown back by the DB unclip offset (area × <see cref="UnclipRatio"/> / perimeter).
+/// </summary>
+public sealed record TextDetectionSpec(
+    double Threshold = 0.3,
+    double BoxThreshold = 0.6,
+    double UnclipRatio = 1.5,
+    int MinSize = 3,
+    int MaxRegions = 64) : PostprocessSpec;
+
+/// <summary>
+/// CTC text recognition (PP-OCR rec): per time step the best class; repeats collapsed, blanks (class 0) dropped.
+/// Class i (1..n) is line i of <see cref="Charset"/>; with <see cref="SpaceClass"/> class n + 1 is a space.
+/// </summary>
+/// <param name="Charset">Character list, one a line, relative to the manifest; the reader resolves it to a full path.</param>
+public sealed record TextRecognitionSpec(string Charset, bool SpaceClass = true) : PostprocessSpec
+{
+    /// <summary>The charset's characters, read by the manifest reader (not part of the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> Characters { get; init; } = [];
+
+    /// <summary>Classes the model must have: blank, the characters, and the space when <see cref="SpaceClass"/>.</summary>
+    [JsonIgnore]
+    public int ClassCount => 1 + Characters.Count + (SpaceClass ? 1 : 0);
+}
+
+/// <summary>
+/// M-LSD line segments: a centre score map (this output) and an offsets output (start dx, dy, end dx, dy per cell); a
+/// cell that is a local maximum above <see cref="ScoreThreshold"/> is a segment if it is at least <see cref="MinLength"/>
+/// frame pixels long.
+/// </summary>
+public sealed record LineSegmentsSpec(string Offsets, double ScoreThreshold = 0.2, double MinLength = 20, int MaxSegments = 200) : PostprocessSpec;
 
 /// <summary>A speech probability per window; speech when it reaches <see cref="Threshold"/>.</summary>
 public sealed record VoiceActivitySpec(double Threshold = 0.5) : PostprocessSpec;
