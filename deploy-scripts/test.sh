@@ -59,7 +59,7 @@ if deploy-scripts/build.sh linux-x64 2>"$out/build.log"; then
 
   echo "== README demo command" >&2
   set +e
-  DEMO_SECONDS=4 DEMO_PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
+  DEMO_SECONDS=10 DEMO_PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
     deploy-scripts/demo.sh > "$out/demo.txt" 2>&1
   demo_code=$?
   set -e

@@ -74,7 +74,9 @@ public static partial class RunCommand
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Decoding the source's images and loading the model are independent: overlap them (cold start).
         var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, loaded.BaseDirectory, time, loggers));
-        using var session = ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile);
+        // The configured fail-safe may stop the line: the same stop as a signal (drain, then offline).
+        await using var line = InferenceFactory.Create(loaded, profile, time, loggers, () => stop.Cancel());
+        var session = line.Primary;
         var (source, edge) = await sourceReady;
         foreach (var fallback in session.Providers.Fallbacks)
         {
@@ -98,12 +100,12 @@ public static partial class RunCommand
             config.Mqtt.Qos,
             new ResultMessage.Origin(config.Device.Site, config.Device.Line, config.Device.Id, profile.Name, session.Providers.Primary),
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
-                session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
+                session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), line.Inference.Model.Id, line.Inference.Model.Version, line.Inference.Model.Sha256));
         await using var sink = new MqttResultSink(sinkOptions, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = new InferencePipeline(source, session, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
+        var pipeline = new InferencePipeline(source, line.Inference, sink, new PipelineOptions(config.Stream, edge), time, loggers.CreateLogger("Linesight.Pipeline"));
 
-        LogStarting(log, session.Identity.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, source, surface, log, time, statusInterval);
+        LogStarting(log, line.Inference.Model.Id, session.Providers.Primary, source.Name, sink.ResultTopic, brokerAddress);
+        var status = new StatusReporter(pipeline, sink, source, line.Inspection, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         var statusTask = status.RunAsync(maxResults, stop, statusStop.Token);
         try
@@ -153,7 +155,7 @@ public static partial class RunCommand
     private static partial void LogStopped(ILogger logger, long frames, long delivered, long undelivered, long errors);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(InferencePipeline pipeline, MqttResultSink sink, Frames.IFrameSource source, Inspection.InspectionStage? inspection, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
@@ -208,8 +210,11 @@ public static partial class RunCommand
             var camera = source is Ingest.Video.FfmpegFrameSource video && video.Health.Restarts > 0
                 ? $" | source {video.Health.State.ToString().ToLowerInvariant()}, {video.Health.Restarts} restarts ({video.Health.LastError})"
                 : "";
+            var verdicts = inspection is null ? ""
+                : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
+                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | published {pipeline.Delivered} | queued {pipeline.Undelivered} | drops {pipeline.Metrics.FramesDropped} | errors {pipeline.Metrics.InferenceErrors} | {broker}{camera}");
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]

@@ -84,6 +84,7 @@ public static class ConfigLoader
             default:
                 throw StrictJson.Invalid(origin, "$.source.type", "is not a source this build provides");
         }
+        InspectionConfigRules.Validate(c.Chain, c.Inspection, origin);
         return c;
     }
 

@@ -14,7 +14,9 @@ public sealed record LinesightConfig(
     SourceConfig Source,
     ModelConfig Model,
     MqttConfig Mqtt,
-    string Profile = "simulated");
+    string Profile = "simulated",
+    ChainConfig? Chain = null,
+    InspectionConfig? Inspection = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);

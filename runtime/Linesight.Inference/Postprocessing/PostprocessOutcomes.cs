@@ -9,7 +9,7 @@ public sealed class PostprocessOutcomes
     private long _invalidValues;
     private long _degenerateBoxes;
     private long _empty;
-    private long _truncated;
+    private long _squeezed;
 
     /// <summary>Outputs holding NaN or ±Inf: the run's result is marked invalid and nothing is read from it.</summary>
     public long InvalidValues => Interlocked.Read(ref _invalidValues);
@@ -20,8 +20,8 @@ public sealed class PostprocessOutcomes
     /// <summary>Runs that found nothing (no detection, no text region, no character).</summary>
     public long Empty => Interlocked.Read(ref _empty);
 
-    /// <summary>Text lines wider than the recogniser's input: read only up to its width.</summary>
-    public long Truncated => Interlocked.Read(ref _truncated);
+    /// <summary>Text lines too long for the recogniser's input, squeezed to fit (read, but flagged).</summary>
+    public long Squeezed => Interlocked.Read(ref _squeezed);
 
     internal void CountInvalid() => Interlocked.Increment(ref _invalidValues);
 
@@ -29,7 +29,7 @@ public sealed class PostprocessOutcomes
 
     internal void CountEmpty() => Interlocked.Increment(ref _empty);
 
-    internal void CountTruncated() => Interlocked.Increment(ref _truncated);
+    internal void CountSqueezed() => Interlocked.Increment(ref _squeezed);
 
     /// <summary>True when every value is finite.</summary>
     internal static bool AllFinite(ReadOnlySpan<float> values)

@@ -14,6 +14,9 @@ namespace Linesight.Inference.Postprocessing;
 /// </summary>
 public sealed class TextRecognitionPostprocessor(string output, TextRecognitionSpec spec, PostprocessOutcomes outcomes) : IFramePostprocessor
 {
+    /// <summary>How much narrower than at its own aspect a line may be squeezed before it is flagged.</summary>
+    public const double MaxSqueeze = 1.5;
+
     private int _steps;
     private int _classes;
     private readonly StringBuilder _text = new();
@@ -39,16 +42,17 @@ public sealed class TextRecognitionPostprocessor(string output, TextRecognitionS
     {
         var scores = outputs.Values(output);
         var placement = outputs.Placement;
-        // The recogniser sees the line scaled to its input height; a line wider than the input is cut at its width.
-        var truncated = placement.Source.Width * (long)outputs.InputSize.Height > (long)placement.Source.Height * outputs.InputSize.Width;
-        if (truncated)
+        // The recogniser sees the line scaled to its input height; a longer line is squeezed to the input's width, and
+        // squeezed by more than half again its characters blur together (the reading is still made, and flagged).
+        var squeezed = placement.Source.Width * (double)outputs.InputSize.Height > MaxSqueeze * placement.Source.Height * outputs.InputSize.Width;
+        if (squeezed)
         {
-            outcomes.CountTruncated();
+            outcomes.CountSqueezed();
         }
         if (!PostprocessOutcomes.AllFinite(scores))
         {
             outcomes.CountInvalid();
-            return new TextReadingPayload("", 0, truncated, OutputOutcome.InvalidOutput);
+            return new TextReadingPayload("", 0, squeezed, OutputOutcome.InvalidOutput);
         }
         _text.Clear();
         var previous = 0;
@@ -71,14 +75,14 @@ public sealed class TextRecognitionPostprocessor(string output, TextRecognitionS
         if (text.Length == 0)
         {
             outcomes.CountEmpty();
-            return new TextReadingPayload("", 0, truncated, OutputOutcome.Empty);
+            return new TextReadingPayload("", 0, squeezed, OutputOutcome.Empty);
         }
-        return new TextReadingPayload(text, (float)(confidence / emitted), truncated, OutputOutcome.Ok);
+        return new TextReadingPayload(text, (float)(confidence / emitted), squeezed, OutputOutcome.Ok);
     }
 }
 
 /// <summary>Text read from one line, with the mean probability of its characters.</summary>
-public sealed class TextReadingPayload(string text, float confidence, bool truncated, OutputOutcome outcome) : IResultPayload
+public sealed class TextReadingPayload(string text, float confidence, bool squeezed, OutputOutcome outcome) : IResultPayload
 {
     public string Type => "text";
 
@@ -86,8 +90,8 @@ public sealed class TextReadingPayload(string text, float confidence, bool trunc
 
     public float Confidence => confidence;
 
-    /// <summary>The line was wider than the recogniser's input; its end was not read.</summary>
-    public bool Truncated => truncated;
+    /// <summary>The line was too long for the recogniser's input and was squeezed to fit; the reading is less reliable.</summary>
+    public bool Squeezed => squeezed;
 
     public OutputOutcome Outcome => outcome;
 
@@ -96,8 +100,8 @@ public sealed class TextReadingPayload(string text, float confidence, bool trunc
         writer.WriteString("outcome", outcome.Name());
         writer.WriteString("text", text);
         writer.WriteNumber("confidence", Math.Round(confidence, 4));
-        writer.WriteBoolean("truncated", truncated);
+        writer.WriteBoolean("squeezed", squeezed);
     }
 
-    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"\"{text}\" ({confidence:0.000}){(truncated ? " truncated" : "")}");
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"\"{text}\" ({confidence:0.000}){(squeezed ? " squeezed" : "")}");
 }

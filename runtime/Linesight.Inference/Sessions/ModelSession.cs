@@ -97,7 +97,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     public ModelManifest Manifest { get; }
 
-    /// <summary>Outputs that could not be read cleanly (NaN, degenerate boxes, nothing found, truncated text), counted.</summary>
+    /// <summary>Outputs that could not be read cleanly (NaN, degenerate boxes, nothing found, text squeezed to fit), counted.</summary>
     public PostprocessOutcomes Outcomes { get; } = new();
 
     public ModelIdentity Identity { get; }

@@ -104,7 +104,7 @@ public sealed class PostprocessorTests
     }
 
     [Fact]
-    public void Ctc_collapses_repeats_drops_blanks_and_flags_a_truncated_line()
+    public void Ctc_collapses_repeats_drops_blanks_and_flags_a_squeezed_line()
     {
         var outcomes = new PostprocessOutcomes();
         var rec = new TextRecognitionPostprocessor("p", new TextRecognitionSpec("keys") { Characters = ["A", "B"] }, outcomes);
@@ -116,13 +116,13 @@ public sealed class PostprocessorTests
             values[(t * 4) + best[t]] = 0.9f;
         }
         var outputs = new ModelOutputs(["p"], [values], [[1, best.Length, 4]]) { InputSize = (320, 48) };
-        // A 700×50 line scaled to height 48 is 672 wide: more than the 320 the recogniser sees.
+        // A 700×50 line scaled to height 48 is 672 wide: squeezed more than 1.5× into the 320 the recogniser sees.
         outputs.Placement = new TensorPlacement(new PixelRegion(0, 0, 700, 50), 0, 0, 320, 48, false);
         rec.CheckShapes(outputs);
         var text = (TextReadingPayload)rec.Process(outputs);
         Assert.Equal("AAB", text.Text);
-        Assert.True(text.Truncated);
-        Assert.Equal(1, outcomes.Truncated);
+        Assert.True(text.Squeezed);
+        Assert.Equal(1, outcomes.Squeezed);
     }
 
     [Fact]
