@@ -49,6 +49,6 @@ fi
 for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 echo "demo.sh: results on mqtt://127.0.0.1:$port, topic linesight/demo-site/line-1/demo-box/label-inspection/result" >&2
 # Shown as a subscriber sees them: one line per part, e.g.  #3  part-02.png  pass  "LOT 2026-11-A7" → 180°  (inference 95.1 ms)
-mosquitto_sub -h 127.0.0.1 -p "$port" -i "demo-watch-$$" -t 'linesight/+/+/+/+/result' -F '%p' > >(sed -u -E 's/.*"seq":([0-9]+).*"sourceItem":"([^"]*)".*"inference":([0-9.]+).*"verdict":"([a-z]+)","reasons":\[([^]]*)\].*"text":"([^"]*)","rotation":([0-9]+).*/  #\1  \2  \4  "\6" → \7°  \5 (inference \3 ms)/') &
+mosquitto_sub -h 127.0.0.1 -p "$port" -i "demo-watch-$$" -t 'linesight/+/+/+/+/result' -F '%p' > >(sed -u -E -e 's/.*"seq":([0-9]+).*"sourceItem":"([^"]*)".*"inference":([0-9.]+).*"verdict":"([a-z]+)","reasons":\[([^]]*)\].*"text":"([^"]*)","rotation":([0-9]+).*/  #\1  \2  \4  "\6" → \7°  \5 (inference \3 ms)/' -e 's/\\u0022/"/g') &
 pids+=($!)
 if (( seconds > 0 )); then sleep "$seconds"; else wait "${pids[0]}"; fi
