@@ -164,7 +164,8 @@ public static partial class RunCommand
         public async Task RunAsync(long? maxResults, CancellationTokenSource stop, CancellationToken cancel)
         {
             var tick = TimeSpan.FromMilliseconds(maxResults is null ? 500 : 20);
-            var nextLog = time.GetTimestamp();
+            // The first status line comes one interval in: start-up and its errors speak for themselves.
+            var nextLog = time.GetTimestamp() + (long)(intervalSeconds * time.TimestampFrequency);
             using var timer = new PeriodicTimer(tick, time);
             try
             {
