@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds Linesight if needed and runs the demo: the built-in pipeline (simulated profile, bundled label
-# images, PP-OCR text-orientation model) publishing to an embedded MQTT broker, and shows the results
-# streaming as an MQTT subscriber sees them. Ctrl-C stops it (the runtime drains and goes offline).
+# Builds Linesight if needed and runs the demo: the built-in label-inspection line (simulated profile, bundled
+# label images → PP-OCR text detection → orientation → reading → compared with the expected lot code, a simulated
+# vibration sensor fused in → pass/fail, rejects on a simulated actuator) publishing to an embedded MQTT broker, and
+# shows the verdicts streaming as an MQTT subscriber sees them. Ctrl-C stops it (the runtime drains and goes offline).
 #   DEMO_PORT=1883      embedded broker port (if a broker already listens there, the demo publishes to it)
 #   DEMO_SECONDS=0      stop after this many seconds (0: run until Ctrl-C)
 set -euo pipefail
@@ -37,24 +38,17 @@ else
   # The built-in demo config with the embedded broker moved to the chosen port.
   args=(run)
   if [[ "$port" != 1883 ]]; then
-    cat > "$config" <<JSON
-{
-  "configVersion": 1, "profile": "simulated",
-  "device": { "site": "demo-site", "line": "line-1", "id": "demo-box" },
-  "stream": "label-orientation",
-  "source": { "type": "image-folder", "path": "builtin:samples/labels", "fps": 10, "loop": true },
-  "model": { "path": "builtin:models/ppocr-text-orientation.onnx", "manifest": "builtin:manifests/ppocr-text-orientation.json" },
-  "mqtt": { "broker": "mqtt://127.0.0.1:$port", "embeddedBroker": { "enabled": true, "port": $port } }
-}
-JSON
+    # The built-in demo config (builtin: paths work from any file) with the embedded broker moved to the chosen port.
+    sed -e "s#mqtt://127.0.0.1:1883#mqtt://127.0.0.1:$port#" -e "s#\"port\": 1883#\"port\": $port#" \
+      "$root/runtime/Linesight.Host/Demo/demo.config.json" > "$config"
     args=(run --config "$config")
   fi
 fi
 
 "$bin" "${args[@]}" & pids+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-echo "demo.sh: results on mqtt://127.0.0.1:$port, topic linesight/demo-site/line-1/demo-box/label-orientation/result" >&2
-# Shown as a subscriber sees them: one line per result.
-mosquitto_sub -h 127.0.0.1 -p "$port" -i "demo-watch-$$" -t 'linesight/+/+/+/+/result' -F '%p' > >(sed -u -E 's/.*"seq":([0-9]+).*"sourceItem":"([^"]*)".*"inference":([0-9.]+).*"label":"([^"]*)","score":([0-9.E-]+).*/  #\1  \2 → \4°  (score \5, inference \3 ms)/') &
+for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+echo "demo.sh: results on mqtt://127.0.0.1:$port, topic linesight/demo-site/line-1/demo-box/label-inspection/result" >&2
+# Shown as a subscriber sees them: one line per part, e.g.  #3  part-02.png  pass  "LOT 2026-11-A7" → 180°  (inference 95.1 ms)
+mosquitto_sub -h 127.0.0.1 -p "$port" -i "demo-watch-$$" -t 'linesight/+/+/+/+/result' -F '%p' > >(sed -u -E -e 's/.*"seq":([0-9]+).*"sourceItem":"([^"]*)".*"inference":([0-9.]+).*"verdict":"([a-z]+)","reasons":\[([^]]*)\].*"text":"([^"]*)","rotation":([0-9]+).*/  #\1  \2  \4  "\6" → \7°  \5 (inference \3 ms)/' -e 's/\\u0022/"/g') &
 pids+=($!)
 if (( seconds > 0 )); then sleep "$seconds"; else wait "${pids[0]}"; fi

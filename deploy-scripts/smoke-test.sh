@@ -26,11 +26,11 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n' "$
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-results=20
+results=12
 mosquitto_sub -h 127.0.0.1 -p "$port" -i smoke-sub -q 1 -v -t 'linesight/#' > "$work/messages.txt" 2>"$work/sub.err" & sub=$!; pids+=("$sub")
 sleep 0.3
 XDG_STATE_HOME="$work/state" "$bin" run --broker "mqtt://127.0.0.1:$port" > "$work/run.out" 2> "$work/run.err" & run=$!; pids+=("$run")
-for _ in $(seq 300); do (( $(grep -c '/result ' "$work/messages.txt") >= results )) && break; sleep 0.1; done
+for _ in $(seq 900); do (( $(grep -c '/result ' "$work/messages.txt") >= results )) && break; sleep 0.1; done
 kill -TERM "$run"; wait "$run"; code=$?
 sleep 0.3; kill "$sub" 2>/dev/null
 check "demo pipeline exits 0 on SIGTERM after draining" "[[ $code == 0 ]] && grep -q ' 0 undelivered' '$work/run.err'"

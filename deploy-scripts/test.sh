@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine:
-#   1. installs what the tests need (mosquitto + clients, ffmpeg, python3-onnx, python3-jsonschema, file, espeak-ng, openssl)
+#   1. installs what the tests need (mosquitto + clients, ffmpeg, python3-onnx, python3-jsonschema, file, espeak-ng, openssl, gcc, fonts for rendered labels)
 #   2. builds the solution once and runs the xunit projects (real ONNX Runtime, real models, real mosquitto)
 #   3. publishes the NativeAOT binary (fails on any trim/AOT warning) and smoke-tests it against mosquitto
 #   4. runs the README's demo command for a few seconds
@@ -11,7 +11,7 @@ cd "$root"
 out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
-need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng openssl gcc make libc6-dev)
+need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng openssl gcc make libc6-dev fonts-dejavu-core fonts-liberation)
 need+=(shellcheck openssh-server openssh-client systemd)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
 command -v npm >/dev/null || need+=(npm)
 missing=()
@@ -67,7 +67,7 @@ if deploy-scripts/build.sh linux-x64 2>"$out/build.log"; then
 
   echo "== README demo command" >&2
   set +e
-  DEMO_SECONDS=4 DEMO_PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
+  DEMO_SECONDS=10 DEMO_PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
     deploy-scripts/demo.sh > "$out/demo.txt" 2>&1
   demo_code=$?
   set -e

@@ -151,7 +151,8 @@ public sealed partial class InferencePipeline : IRunnablePipeline
             // Synchronous loop on a dedicated thread: inference is CPU-bound and must not hop threads per frame.
             while (frames.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult())
             {
-                while (frames.TryRead(out var frame))
+                // After an abort the session is terminated: leave queued frames to be disposed, do not run them.
+                while (!abort.IsCancellationRequested && frames.TryRead(out var frame))
                 {
                     if (gate is not null && !gate.HasChanged(frame))
                     {

@@ -9,6 +9,7 @@ namespace Linesight.Frames;
 /// </summary>
 public sealed class Frame : IDisposable
 {
+    private readonly int _length;
     private byte[]? _pixels;
 
     public Frame(int width, int height, PixelFormat format, long sequence, long captureTimestamp,
@@ -20,18 +21,19 @@ public sealed class Frame : IDisposable
         Height = height;
         Format = format;
         Stride = width * format.BytesPerPixel();
+        _length = format.FrameBytes(width, height);
         Sequence = sequence;
         CaptureTimestamp = captureTimestamp;
         CaptureTime = captureTime;
         SourceItem = sourceItem;
-        _pixels = ArrayPool<byte>.Shared.Rent(checked(width * format.BytesPerPixel() * height));
+        _pixels = ArrayPool<byte>.Shared.Rent(_length);
     }
 
     public int Width { get; }
     public int Height { get; }
     public PixelFormat Format { get; }
 
-    /// <summary>Bytes per row (rows are packed, no padding).</summary>
+    /// <summary>Bytes per row of the first plane (rows are packed, no padding; NV12's UV plane follows the Y plane).</summary>
     public int Stride { get; }
 
     /// <summary>Per-source sequence number, from 1.</summary>
@@ -53,12 +55,12 @@ public sealed class Frame : IDisposable
     public long? TriggerTimestamp { get; private set; }
 
     public Span<byte> Pixels => _pixels is { } p
-        ? p.AsSpan(0, Stride * Height)
+        ? p.AsSpan(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>The pixels as memory, for asynchronous reads straight into the frame.</summary>
     public Memory<byte> PixelMemory => _pixels is { } p
-        ? p.AsMemory(0, Stride * Height)
+        ? p.AsMemory(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>

@@ -55,6 +55,7 @@ public static class LinesightCommandLine
             BenchCommand.Create(),
             MqttBenchCommand.Create(),
             QuantizeCommand.Create(),
+            PreprocessBenchCommand.Create(),
             ModelsCommand.Create(),
             ProfileCommand.Create(),
             BundleCommand.Create(),

@@ -80,7 +80,8 @@ public static partial class RunCommand
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Sensors start first so the first frames find full windows.
         await using var sensors = SensorSet.Start(config.Sensors, time, loggers);
-        using var session = await PipelineWiring.LoadAsync(loaded, profile, sensors, time, loggers);
+        // The configured fail-safe may stop the line: the same stop as a signal (drain, then offline).
+        await using var session = await PipelineWiring.LoadAsync(loaded, profile, sensors, time, loggers, () => stop.Cancel());
         if (session.Aligner is { } aligner)
         {
             var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
@@ -115,7 +116,7 @@ public static partial class RunCommand
         var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors };
+        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection };
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -208,6 +209,8 @@ public static partial class RunCommand
     {
         public SensorSet? Sensors { get; init; }
 
+        public Inspection.InspectionStage? Inspection { get; init; }
+
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
         private double _fps;
@@ -272,8 +275,11 @@ public static partial class RunCommand
             var outboxText = outbox.DiskFull ? $"outbox {outbox.Depth} (DISK FULL)"
                 : outbox.Dropped > 0 ? $"outbox {outbox.Depth} ({outbox.Dropped} dropped)"
                 : $"outbox {outbox.Depth}";
+            var verdicts = Inspection is not { } inspection ? ""
+                : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
+                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
         }
 
         private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;

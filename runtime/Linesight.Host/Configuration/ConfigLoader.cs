@@ -139,6 +139,7 @@ public static class ConfigLoader
         {
             Guard(origin, () => gate.Validate("$.source.motionGate"));
         }
+        InspectionConfigRules.Validate(c.Chain, c.Inspection, origin);
         return c;
     }
 

@@ -15,7 +15,9 @@ public sealed record LinesightConfig(
     ModelConfig Model,
     MqttConfig Mqtt,
     string Profile = "simulated",
-    IReadOnlyList<SensorConfig>? Sensors = null);
+    IReadOnlyList<SensorConfig>? Sensors = null,
+    ChainConfig? Chain = null,
+    InspectionConfig? Inspection = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);

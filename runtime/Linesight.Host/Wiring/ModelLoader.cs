@@ -69,7 +69,7 @@ public static class ModelLoader
         if (manifestRef is not null)
         {
             return BuiltinAssets.IsBuiltin(manifestRef)
-                ? ModelManifestReader.Read(BuiltinAssets.ReadAll(manifestRef[BuiltinAssets.Scheme.Length..]), manifestRef)
+                ? ModelManifestReader.Read(BuiltinAssets.ReadAll(manifestRef[BuiltinAssets.Scheme.Length..]), manifestRef, BuiltinAssets.ReadAll)
                 : ModelManifestReader.ReadFile(Path.Combine(baseDirectory, manifestRef));
         }
         if (!BuiltinAssets.IsBuiltin(modelRef))
@@ -83,7 +83,7 @@ public static class ModelLoader
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(modelBytes));
         foreach (var name in BuiltinAssets.List("manifests"))
         {
-            var manifest = ModelManifestReader.Read(BuiltinAssets.ReadAll(name), BuiltinAssets.Scheme + name);
+            var manifest = ModelManifestReader.Read(BuiltinAssets.ReadAll(name), BuiltinAssets.Scheme + name, BuiltinAssets.ReadAll);
             if (string.Equals(manifest.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
             {
                 return manifest;

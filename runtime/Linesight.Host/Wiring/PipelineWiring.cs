@@ -1,6 +1,7 @@
 using Linesight.DeviceProfiles;
 using Linesight.Frames;
 using Linesight.Host.Configuration;
+using Linesight.Host.Inspection;
 using Linesight.Inference.Sessions;
 using Linesight.Pipeline;
 using Linesight.Pipeline.Alignment;
@@ -11,12 +12,12 @@ using Microsoft.Extensions.Logging;
 namespace Linesight.Host.Wiring;
 
 /// <summary>A configured source with its loaded model, ready to become a pipeline once the sink exists.</summary>
-public sealed class ConfiguredPipeline : IDisposable
+public sealed class ConfiguredPipeline : IAsyncDisposable
 {
-    private readonly IDisposable _session;
+    private readonly IAsyncDisposable _session;
     private readonly Func<IResultSink, ILogger, IRunnablePipeline> _build;
 
-    internal ConfiguredPipeline(IDisposable session, ModelIdentity identity, ExecutionProviderPlan providers, object source, string sourceName,
+    internal ConfiguredPipeline(IAsyncDisposable session, ModelIdentity identity, ExecutionProviderPlan providers, object source, string sourceName,
         Func<IResultSink, ILogger, IRunnablePipeline> build)
     {
         _session = session;
@@ -37,15 +38,29 @@ public sealed class ConfiguredPipeline : IDisposable
     /// <summary>The sensor input's aligner, for a multimodal model.</summary>
     public WindowAligner? Aligner { get; init; }
 
+    /// <summary>The inspection around the models (verdicts, rejects, snapshots), when configured.</summary>
+    public InspectionStage? Inspection { get; init; }
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
-    public void Dispose() => _session.Dispose();
+    public ValueTask DisposeAsync() => _session.DisposeAsync();
+}
+
+/// <summary>A synchronously disposed session seen as an asynchronous one.</summary>
+internal sealed class OwnedSession(IDisposable session) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync()
+    {
+        session.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>Chooses the pipeline by the source's kind: camera frames into an image model, audio windows into a streaming audio model.</summary>
 public static class PipelineWiring
 {
-    public static async Task<ConfiguredPipeline> LoadAsync(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory loggers)
+    /// <param name="stopLine">Stops the line as a signal would (a reject fail-safe may ask for it).</param>
+    public static async Task<ConfiguredPipeline> LoadAsync(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory loggers, Action stopLine)
     {
         var config = loaded.Config;
         var baseDirectory = loaded.BaseDirectory;
@@ -58,7 +73,7 @@ public static class PipelineWiring
             {
                 var source = SourceFactory.CreateAudio(audio, session.SampleRate, session.Window, baseDirectory, time, loggers);
                 var options = new PipelineOptions(config.Stream, EdgePolicy.Block);
-                return new ConfiguredPipeline(session, session.Identity, session.Providers, source, source.Name,
+                return new ConfiguredPipeline(new OwnedSession(session), session.Identity, session.Providers, source, source.Name,
                     (sink, logger) => new AudioPipeline(source, session, sink, options, time, logger));
             }
             catch
@@ -69,19 +84,32 @@ public static class PipelineWiring
         }
         // Decoding the source's images and loading the model are independent: overlap them (cold start).
         var sourceReady = Task.Run(() => SourceFactory.Create(config.Source, baseDirectory, time, loggers));
+        if (config.Chain is not null || config.Inspection is not null)
+        {
+            // A chain of models and/or verdicts over them (issue 5): the inspection line.
+            var line = InferenceFactory.Create(loaded, profile, time, loggers, stopLine);
+            var lineFrames = await AwaitSourceAsync(sourceReady, line).ConfigureAwait(false);
+            var lineOptions = new PipelineOptions(config.Stream, lineFrames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
+            return new ConfiguredPipeline(line, line.Inference.Model, line.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
+                (sink, logger) => new InferencePipeline(lineFrames.Source, line.Inference, sink, lineOptions, time, logger)) { Inspection = line.Inspection };
+        }
         var model = PipelineModel.Load(loaded, profile, sensors, time);
-        (IFrameSource Source, EdgePolicy Edge) frames;
+        var frames = await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false);
+        var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
+        return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
+            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner };
+    }
+
+    private static async Task<(IFrameSource Source, EdgePolicy Edge)> AwaitSourceAsync(Task<(IFrameSource Source, EdgePolicy Edge)> sourceReady, IAsyncDisposable model)
+    {
         try
         {
-            frames = await sourceReady.ConfigureAwait(false);
+            return await sourceReady.ConfigureAwait(false);
         }
         catch
         {
-            model.Dispose();
+            await model.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-        return new ConfiguredPipeline(model, model.Identity, model.Providers, frames.Source, frames.Source.Name,
-            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner };
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Linesight.Frames;
 
 namespace Linesight.Inference.Manifests;
 
@@ -74,12 +75,14 @@ public enum InputModality
     [JsonStringEnumMemberName("text")] Text,
 }
 
-/// <summary>How a frame becomes this input's tensor: size, layout, colour order, resize, normalisation.</summary>
+/// <summary>How a frame becomes this input's tensor: region, size, layout, colour order, resize, normalisation, element type.</summary>
 /// <param name="Scale">Multiplier applied to 0..255 pixel values before mean/std.</param>
-/// <param name="Mean">Per channel, in the model's colour order (default 0).</param>
-/// <param name="Std">Per channel, in the model's colour order (default 1).</param>
+/// <param name="Mean">Per colour channel, in the model's colour order (default 0).</param>
+/// <param name="Std">Per colour channel, in the model's colour order (default 1).</param>
 /// <param name="PadValue">Value written (after normalisation) where resizing leaves no pixels.</param>
-/// <param name="Alpha">When set, a fourth channel after the colour channels holding this value everywhere (M-LSD's RGB + alpha input).</param>
+/// <param name="Crop">Region of interest in the frame (pixels); only it is resized into the tensor. Default: the whole frame.</param>
+/// <param name="ElementType">The tensor's element type: float, or uint8 (normalised values rounded and clamped to 0..255).</param>
+/// <param name="Alpha">Value of the fourth channel of an RGBA/BGRA input (M-LSD wants 1).</param>
 public sealed record ImageInputSpec(
     int Width,
     int Height,
@@ -90,18 +93,34 @@ public sealed record ImageInputSpec(
     IReadOnlyList<float>? Mean = null,
     IReadOnlyList<float>? Std = null,
     float PadValue = 0f,
-    float? Alpha = null)
+    PixelRegion? Crop = null,
+    TensorElementKind ElementType = TensorElementKind.Float,
+    float Alpha = 1f)
 {
-    private int Channels => ColorOrder == ColorOrder.Gray ? 1 : 3;
+    /// <summary>Colour channels normalised from pixels: 1 for grey, 3 otherwise.</summary>
+    public int ColorChannels => ColorOrder == ColorOrder.Gray ? 1 : 3;
 
-    /// <summary>Channels of the tensor: the colour channels, plus one when <see cref="Alpha"/> is set.</summary>
-    public int TensorChannels => Channels + (Alpha is null ? 0 : 1);
+    /// <summary>Channels of the tensor: the colour channels, plus alpha for RGBA/BGRA.</summary>
+    public int TensorChannels => ColorOrder is ColorOrder.Rgba or ColorOrder.Bgra ? 4 : ColorChannels;
 
     /// <summary>Mean per channel, defaults filled in.</summary>
-    public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, Channels).ToArray();
+    public IReadOnlyList<float> MeanValues => Mean ?? Enumerable.Repeat(0f, ColorChannels).ToArray();
 
     /// <summary>Std per channel, defaults filled in.</summary>
-    public IReadOnlyList<float> StdValues => Std ?? Enumerable.Repeat(1f, Channels).ToArray();
+    public IReadOnlyList<float> StdValues => Std ?? Enumerable.Repeat(1f, ColorChannels).ToArray();
+
+    /// <summary>Tensor shape, batch 1.</summary>
+    public long[] Shape => Layout == TensorLayout.Nchw
+        ? [1, TensorChannels, Height, Width]
+        : [1, Height, Width, TensorChannels];
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<TensorElementKind>))]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members are named after the ONNX element types they stand for.")]
+public enum TensorElementKind
+{
+    [JsonStringEnumMemberName("float")] Float,
+    [JsonStringEnumMemberName("uint8")] UInt8,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TensorLayout>))]
@@ -117,6 +136,8 @@ public enum ColorOrder
     [JsonStringEnumMemberName("RGB")] Rgb,
     [JsonStringEnumMemberName("BGR")] Bgr,
     [JsonStringEnumMemberName("gray")] Gray,
+    [JsonStringEnumMemberName("RGBA")] Rgba,
+    [JsonStringEnumMemberName("BGRA")] Bgra,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ResizeMode>))]
@@ -139,7 +160,65 @@ public sealed record ManifestOutput(string Name, PostprocessSpec Postprocess);
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(ClassificationSpec), "classification")]
 [JsonDerivedType(typeof(VoiceActivitySpec), "voice-activity")]
+[JsonDerivedType(typeof(DetectionSpec), "detection")]
+[JsonDerivedType(typeof(TextDetectionSpec), "text-detection")]
+[JsonDerivedType(typeof(TextRecognitionSpec), "text-recognition")]
+[JsonDerivedType(typeof(LineSegmentsSpec), "line-segments")]
 public abstract record PostprocessSpec;
+
+/// <summary>
+/// Anchor-based detection (SSD / BlazeFace): per head, a score per anchor and a box regression per anchor, on a grid of
+/// <see cref="DetectionHead.Stride"/> pixels with <see cref="DetectionHead.AnchorsPerCell"/> anchors per cell; then
+/// score threshold and greedy non-maximum suppression.
+/// </summary>
+/// <param name="Heads">The anchor grids, in the order the model concatenates its anchors.</param>
+/// <param name="Labels">One label per class (BlazeFace: one).</param>
+/// <param name="Sigmoid">Scores are logits (apply a sigmoid, clipped at ±100).</param>
+public sealed record DetectionSpec(
+    IReadOnlyList<DetectionHead> Heads,
+    IReadOnlyList<string> Labels,
+    double ScoreThreshold = 0.5,
+    double IouThreshold = 0.3,
+    int MaxDetections = 100,
+    bool Sigmoid = true) : PostprocessSpec;
+
+/// <summary>One anchor grid: its score and box outputs (the box output's first four values per anchor are dx, dy, w, h in input pixels).</summary>
+public sealed record DetectionHead(string Scores, string Boxes, int Stride, int AnchorsPerCell);
+
+/// <summary>
+/// DB text detection (PP-OCR det): the probability map is binarised at <see cref="Threshold"/>, each connected region
+/// kept when its mean probability reaches <see cref="BoxThreshold"/> and it is at least <see cref="MinSize"/> map pixels
+/// on its short side, then grown back by the DB unclip offset (area × <see cref="UnclipRatio"/> / perimeter).
+/// </summary>
+public sealed record TextDetectionSpec(
+    double Threshold = 0.3,
+    double BoxThreshold = 0.6,
+    double UnclipRatio = 1.5,
+    int MinSize = 3,
+    int MaxRegions = 64) : PostprocessSpec;
+
+/// <summary>
+/// CTC text recognition (PP-OCR rec): per time step the best class; repeats collapsed, blanks (class 0) dropped.
+/// Class i (1..n) is line i of <see cref="Charset"/>; with <see cref="SpaceClass"/> class n + 1 is a space.
+/// </summary>
+/// <param name="Charset">Character list, one a line, relative to the manifest; the reader resolves it to a full path.</param>
+public sealed record TextRecognitionSpec(string Charset, bool SpaceClass = true) : PostprocessSpec
+{
+    /// <summary>The charset's characters, read by the manifest reader (not part of the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> Characters { get; init; } = [];
+
+    /// <summary>Classes the model must have: blank, the characters, and the space when <see cref="SpaceClass"/>.</summary>
+    [JsonIgnore]
+    public int ClassCount => 1 + Characters.Count + (SpaceClass ? 1 : 0);
+}
+
+/// <summary>
+/// M-LSD line segments: a centre score map (this output) and an offsets output (start dx, dy, end dx, dy per cell); a
+/// cell that is a local maximum above <see cref="ScoreThreshold"/> is a segment if it is at least <see cref="MinLength"/>
+/// frame pixels long.
+/// </summary>
+public sealed record LineSegmentsSpec(string Offsets, double ScoreThreshold = 0.2, double MinLength = 20, int MaxSegments = 200) : PostprocessSpec;
 
 /// <summary>A speech probability per window; speech when it reaches <see cref="Threshold"/>.</summary>
 public sealed record VoiceActivitySpec(double Threshold = 0.5) : PostprocessSpec;

@@ -8,15 +8,19 @@ public static class ModelManifestReader
     public const int CurrentManifestVersion = 1;
 
     public static ModelManifest ReadFile(string path)
-        => Validate(StrictJson.ReadFile(path, ManifestJsonContext.Default.ModelManifest), path);
+        => Validate(StrictJson.ReadFile(path, ManifestJsonContext.Default.ModelManifest), path, null);
 
-    public static ModelManifest Read(ReadOnlySpan<byte> utf8, string origin)
-        => Validate(StrictJson.Deserialize(utf8, ManifestJsonContext.Default.ModelManifest, origin), origin);
+    /// <summary>
+    /// Reads a manifest from memory. <paramref name="builtinAssets"/> resolves files it names as <c>builtin:NAME</c>
+    /// (manifests shipped inside the binary); other files are relative to <paramref name="origin"/>'s folder.
+    /// </summary>
+    public static ModelManifest Read(ReadOnlySpan<byte> utf8, string origin, Func<string, byte[]>? builtinAssets = null)
+        => Validate(StrictJson.Deserialize(utf8, ManifestJsonContext.Default.ModelManifest, origin), origin, builtinAssets);
 
     /// <summary>Tokenizers a text input may name.</summary>
     public static readonly IReadOnlyList<string> Tokenizers = ["cl100k_base", "wordpiece"];
 
-    private static ModelManifest Validate(ModelManifest m, string origin)
+    private static ModelManifest Validate(ModelManifest m, string origin, Func<string, byte[]>? builtinAssets)
     {
         if (m.ManifestVersion != CurrentManifestVersion)
         {
@@ -45,14 +49,16 @@ public static class ModelManifestReader
             inputs[i] = m.Inputs[i].Text is { } text ? m.Inputs[i] with { Text = ValidateText(text, m.Inputs, origin, $"$.inputs[{i}].text") } : m.Inputs[i];
         }
         m = m with { Inputs = inputs };
+        var outputs = new ManifestOutput[m.Outputs.Count];
         for (var i = 0; i < m.Outputs.Count; i++)
         {
             if (m.Outputs[i].Postprocess is ClassificationSpec { Labels.Count: < 2 })
             {
                 throw StrictJson.Invalid(origin, $"$.outputs[{i}].postprocess.labels", "needs at least two labels");
             }
+            outputs[i] = m.Outputs[i] with { Postprocess = PostprocessSpecRules.Validate(m.Outputs[i].Postprocess, origin, $"$.outputs[{i}].postprocess", builtinAssets) };
         }
-        return m;
+        return m with { Outputs = outputs };
     }
 
     private static void ValidateInput(ManifestInput input, string origin, string path)
@@ -199,7 +205,15 @@ public static class ModelManifestReader
         {
             throw StrictJson.Invalid(origin, $"{path}.image.height", $"{image.Height} is out of range 1..8192");
         }
-        var channels = image.ColorOrder == ColorOrder.Gray ? 1 : 3;
+        if (!Enum.IsDefined(image.ElementType))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.image.elementType", "must be float or uint8");
+        }
+        if (image.Crop is { } crop && (crop.X < 0 || crop.Y < 0 || crop.Width < 1 || crop.Height < 1))
+        {
+            throw StrictJson.Invalid(origin, $"{path}.image.crop", $"({crop.X},{crop.Y}) {crop.Width}×{crop.Height} needs x, y ≥ 0 and a width and height ≥ 1");
+        }
+        var channels = image.ColorChannels;
         if (image.MeanValues.Count != channels)
         {
             throw StrictJson.Invalid(origin, $"{path}.image.mean", $"needs {channels} values for colour order {image.ColorOrder}, has {image.MeanValues.Count}");

@@ -1,226 +1,435 @@
+using System.Numerics.Tensors;
+using Linesight.Errors;
 using Linesight.Frames;
 using Linesight.Inference.Manifests;
 
 namespace Linesight.Inference.Preprocessing;
 
 /// <summary>
-/// Writes a frame into a model's float input tensor in one pass: colour reorder, bilinear resize
-/// (OpenCV's half-pixel convention, as the models were trained with), normalisation and layout.
-/// Holds its scratch tables, so a steady stream of frames allocates nothing.
+/// Writes a frame (or a region of it, optionally turned 180°) into a model's input tensor: bilinear resize
+/// (OpenCV's half-pixel convention, as the models were trained with), colour conversion, normalisation, layout
+/// and element type, as the manifest says. Holds its scratch rows, so a steady stream of frames allocates nothing.
+/// Not thread-safe: one per session.
 /// </summary>
+/// <remarks>
+/// Separable: each source row the output needs is sampled horizontally once into float rows of the frame's own
+/// channels (R G B, or Y U V with chroma taken from the pixel's pair), the two rows around an output row are
+/// blended vertically, then colour conversion and normalisation run over the whole output row. Everything after
+/// the horizontal gather is vectorised (System.Numerics.Tensors). YUV is converted after interpolation, which is
+/// the same as converting first because BT.601 is affine, except at the 0/255 clamp.
+/// </remarks>
 public sealed class ImageTensorWriter
 {
+    private const int NativeChannels = 3;
+
     private readonly ImageInputSpec _spec;
-    private readonly int _channels;
+    private readonly int _colorChannels;
     private readonly int _tensorChannels;
     private readonly float[] _gain;
     private readonly float[] _offset;
-    private readonly int[] _x0;
-    private readonly int[] _x1;
+
+    // Per output column: byte offsets (within a source row) of the two pixels sampled, of their chroma, and the weight of the second.
+    private readonly int[] _p0;
+    private readonly int[] _p1;
+    private readonly int[] _c0;
+    private readonly int[] _c1;
     private readonly float[] _ax;
+
+    // Two horizontally sampled source rows (native channels), the blended row, colour scratch and the normalised row.
+    private float[][] _upper;
+    private float[][] _lower;
+    private readonly float[][] _blend;
+    private readonly float[][] _rgb;
+    private readonly float[] _luma;
+    private readonly float[] _normalised;
+    private int _upperRow;
+    private int _lowerRow;
 
     public ImageTensorWriter(ImageInputSpec spec)
     {
         _spec = spec;
-        _channels = spec.ColorOrder == ColorOrder.Gray ? 1 : 3;
+        _colorChannels = spec.ColorChannels;
         _tensorChannels = spec.TensorChannels;
-        _gain = new float[_channels];
-        _offset = new float[_channels];
-        for (var c = 0; c < _channels; c++)
+        _gain = new float[_colorChannels];
+        _offset = new float[_colorChannels];
+        for (var c = 0; c < _colorChannels; c++)
         {
             // (p * scale - mean) / std == p * gain + offset
             _gain[c] = spec.Scale / spec.StdValues[c];
             _offset[c] = -spec.MeanValues[c] / spec.StdValues[c];
         }
-        _x0 = new int[spec.Width];
-        _x1 = new int[spec.Width];
-        _ax = new float[spec.Width];
+        var w = spec.Width;
+        (_p0, _p1, _c0, _c1, _ax) = (new int[w], new int[w], new int[w], new int[w], new float[w]);
+        _upper = Planes(NativeChannels, w);
+        _lower = Planes(NativeChannels, w);
+        _blend = Planes(NativeChannels, w);
+        _rgb = Planes(4, w);
+        _luma = new float[w];
+        _normalised = new float[w];
     }
 
     /// <summary>Elements of the tensor this writer fills (batch 1).</summary>
     public int ElementCount => _tensorChannels * _spec.Height * _spec.Width;
 
     /// <summary>Tensor shape, batch 1.</summary>
-    public long[] Shape => _spec.Layout == TensorLayout.Nchw
-        ? [1, _tensorChannels, _spec.Height, _spec.Width]
-        : [1, _spec.Height, _spec.Width, _tensorChannels];
+    public long[] Shape => _spec.Shape;
 
-    /// <summary>Fills <paramref name="tensor"/> (length <see cref="ElementCount"/>) from <paramref name="frame"/>.</summary>
+    /// <summary>The tensor's element type.</summary>
+    public TensorElementKind ElementType => _spec.ElementType;
+
+    /// <summary>Where the last written frame region landed in the tensor.</summary>
+    public TensorPlacement LastPlacement { get; private set; }
+
+    /// <summary>Fills a float <paramref name="tensor"/> from the manifest's crop of <paramref name="frame"/> (default: all of it).</summary>
     public void Write(Frame frame, Span<float> tensor)
+        => Write(frame, _spec.Crop ?? PixelRegion.Whole(frame.Width, frame.Height), rotate180: false, tensor);
+
+    /// <summary>Fills a float <paramref name="tensor"/> (length <see cref="ElementCount"/>) from <paramref name="region"/> of <paramref name="frame"/>.</summary>
+    /// <exception cref="InputException">The region does not lie inside the frame.</exception>
+    public void Write(Frame frame, PixelRegion region, bool rotate180, Span<float> tensor)
+        => WriteCore(frame, region, rotate180, tensor, []);
+
+    /// <summary>Fills a uint8 <paramref name="tensor"/>: normalised values rounded and clamped to 0..255.</summary>
+    public void Write(Frame frame, PixelRegion region, bool rotate180, Span<byte> tensor)
+        => WriteCore(frame, region, rotate180, [], tensor);
+
+    private void WriteCore(Frame frame, PixelRegion region, bool rotate180, Span<float> floats, Span<byte> bytes)
     {
-        if (tensor.Length != ElementCount)
+        var length = floats.IsEmpty ? bytes.Length : floats.Length;
+        if (length != ElementCount)
         {
-            throw new ArgumentException($"tensor has {tensor.Length} elements, expected {ElementCount}", nameof(tensor));
+            throw new ArgumentException($"tensor has {length} elements, expected {ElementCount}", floats.IsEmpty ? nameof(bytes) : nameof(floats));
         }
+        if (!region.FitsIn(frame.Width, frame.Height))
+        {
+            throw new InputException($"{frame.SourceItem}: region ({region.X},{region.Y}) {region.Width}×{region.Height} does not lie inside the {frame.Width}×{frame.Height} frame");
+        }
+        var placement = Placement(region, rotate180);
+        LastPlacement = placement;
         var (dstW, dstH) = (_spec.Width, _spec.Height);
-        var (contentX, contentY, contentW, contentH) = Placement(frame.Width, frame.Height);
+        var (contentW, contentH) = (placement.ContentWidth, placement.ContentHeight);
         if (contentW < dstW || contentH < dstH)
         {
-            tensor.Fill(_spec.PadValue);
-        }
-        if (_spec.Alpha is { } alpha)
-        {
-            FillAlpha(tensor, alpha);
+            if (floats.IsEmpty)
+            {
+                bytes.Fill(ToByte(_spec.PadValue));
+            }
+            else
+            {
+                floats.Fill(_spec.PadValue);
+            }
         }
 
-        Span<int> sourceChannel = stackalloc int[_channels];
-        MapChannels(frame.Format, sourceChannel);
-        var bpp = frame.Format.BytesPerPixel();
-        var pixels = frame.Pixels;
-
-        // Column sampling once per frame: byte offsets of the two source pixels and the weight between them.
-        var scaleX = (float)frame.Width / contentW;
-        for (var x = 0; x < contentW; x++)
-        {
-            var (x0, ax) = SampleAt(x, scaleX, frame.Width);
-            _x0[x] = x0 * bpp;
-            _x1[x] = Math.Min(x0 + 1, frame.Width - 1) * bpp;
-            _ax[x] = ax;
-        }
-        var columns = new Columns(_x0.AsSpan(0, contentW), _x1.AsSpan(0, contentW), _ax.AsSpan(0, contentW));
-        var (r, b) = frame.Format == PixelFormat.Rgb24 ? (0, 2) : (2, 0);
-
-        var scaleY = (float)frame.Height / contentH;
-        var plane = dstW * dstH;
-        var nchw = _spec.Layout == TensorLayout.Nchw;
+        BuildColumns(frame, region, contentW, rotate180);
+        (_upperRow, _lowerRow) = (-1, -1);
+        var scaleY = (float)region.Height / contentH;
         for (var y = 0; y < contentH; y++)
         {
-            var (y0, ay) = SampleAt(y, scaleY, frame.Height);
-            var y1 = Math.Min(y0 + 1, frame.Height - 1);
-            ReadOnlySpan<byte> row0 = pixels.Slice(y0 * frame.Stride, frame.Stride);
-            ReadOnlySpan<byte> row1 = pixels.Slice(y1 * frame.Stride, frame.Stride);
-            var dy = contentY + y;
-            for (var c = 0; c < _channels; c++)
+            var (i0, i1, weight) = SampleAt(y, scaleY, region.Height, rotate180);
+            LoadRows(frame, region.Y + i0, region.Y + i1, contentW);
+            for (var k = 0; k < NativeChannels; k++)
             {
-                // NCHW: this row of this channel is contiguous. NHWC: every _channels-th element from here.
-                var (start, step) = nchw
-                    ? ((c * plane) + (dy * dstW) + contentX, 1)
-                    : ((((dy * dstW) + contentX) * _tensorChannels) + c, _tensorChannels);
-                var destination = tensor.Slice(start, ((contentW - 1) * step) + 1);
-                if (sourceChannel[c] >= 0)
+                TensorPrimitives.Lerp(_upper[k].AsSpan(0, contentW), _lower[k].AsSpan(0, contentW), weight, _blend[k].AsSpan(0, contentW));
+            }
+            var rowStart = ((placement.ContentY + y) * dstW) + placement.ContentX;
+            for (var c = 0; c < _tensorChannels; c++)
+            {
+                var normalised = _normalised.AsSpan(0, contentW);
+                if (c < _colorChannels)
                 {
-                    WriteRow(row0, row1, sourceChannel[c], ay, columns, _gain[c], _offset[c], destination, step);
+                    TensorPrimitives.Multiply(ModelChannel(frame.Format, c, contentW), _gain[c], normalised);
+                    TensorPrimitives.Add(normalised, _offset[c], normalised);
                 }
                 else
                 {
-                    WriteLumaRow(row0, row1, r, b, ay, columns, _gain[c], _offset[c], destination, step);
+                    normalised.Fill(_spec.Alpha);
                 }
+                Store(normalised, c, rowStart, floats, bytes);
             }
         }
     }
 
-    /// <summary>The constant alpha channel, the last one, over the whole tensor.</summary>
-    private void FillAlpha(Span<float> tensor, float alpha)
+    /// <summary>Writes one normalised row of channel <paramref name="c"/> into the tensor at its layout and type.</summary>
+    private void Store(ReadOnlySpan<float> row, int c, int rowStart, Span<float> floats, Span<byte> bytes)
     {
         var plane = _spec.Width * _spec.Height;
         if (_spec.Layout == TensorLayout.Nchw)
         {
-            tensor.Slice(_channels * plane, plane).Fill(alpha);
+            var start = (c * plane) + rowStart;
+            if (floats.IsEmpty)
+            {
+                var destination = bytes.Slice(start, row.Length);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    destination[x] = ToByte(row[x]);
+                }
+            }
+            else
+            {
+                row.CopyTo(floats.Slice(start, row.Length));
+            }
             return;
         }
-        for (var i = _channels; i < tensor.Length; i += _tensorChannels)
+        var channels = _tensorChannels;
+        var first = (rowStart * channels) + c;
+        if (floats.IsEmpty)
         {
-            tensor[i] = alpha;
+            var destination = bytes.Slice(first, ((row.Length - 1) * channels) + 1);
+            for (int x = 0, d = 0; x < row.Length; x++, d += channels)
+            {
+                destination[d] = ToByte(row[x]);
+            }
+        }
+        else
+        {
+            var destination = floats.Slice(first, ((row.Length - 1) * channels) + 1);
+            for (int x = 0, d = 0; x < row.Length; x++, d += channels)
+            {
+                destination[d] = row[x];
+            }
         }
     }
 
-    /// <summary>One output row of one channel straight from source channel <paramref name="s"/>.</summary>
-    private static void WriteRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int s, float ay, Columns columns,
-        float gain, float offset, Span<float> destination, int step)
+    private static byte ToByte(float value) => (byte)Math.Clamp(MathF.Round(value), 0f, 255f);
+
+    /// <summary>
+    /// The blended row as model channel <paramref name="c"/> (before normalisation): colour reorder, YUV → RGB
+    /// (computed once, for channel 0) or luma.
+    /// </summary>
+    private ReadOnlySpan<float> ModelChannel(PixelFormat format, int c, int width)
     {
-        var x0s = columns.X0;
-        var x1s = columns.X1;
-        var axs = columns.Ax;
-        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
+        if (format == PixelFormat.Gray8)
         {
-            destination[d] = (Bilinear(row0, row1, x0s[x], x1s[x], s, axs[x], ay) * gain) + offset;
+            return _blend[0].AsSpan(0, width);
+        }
+        if (c == 0 && format is PixelFormat.Yuyv or PixelFormat.Nv12)
+        {
+            ConvertYuvToRgb(width);
+        }
+        var (r, g, b) = format switch
+        {
+            PixelFormat.Rgb24 => (_blend[0], _blend[1], _blend[2]),
+            PixelFormat.Bgr24 => (_blend[2], _blend[1], _blend[0]),
+            _ => (_rgb[0], _rgb[1], _rgb[2]),
+        };
+        switch (_spec.ColorOrder)
+        {
+            case ColorOrder.Gray:
+                // ITU-R BT.601 luma.
+                var luma = _luma.AsSpan(0, width);
+                TensorPrimitives.Multiply(r.AsSpan(0, width), 0.299f, luma);
+                TensorPrimitives.MultiplyAdd(g.AsSpan(0, width), 0.587f, luma, luma);
+                TensorPrimitives.MultiplyAdd(b.AsSpan(0, width), 0.114f, luma, luma);
+                return luma;
+            case ColorOrder.Rgb or ColorOrder.Rgba:
+                return (c == 0 ? r : c == 1 ? g : b).AsSpan(0, width);
+            default:
+                return (c == 0 ? b : c == 1 ? g : r).AsSpan(0, width);
         }
     }
 
-    /// <summary>One output row of a grey input computed from a colour frame.</summary>
-    private static void WriteLumaRow(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int r, int b, float ay, Columns columns,
-        float gain, float offset, Span<float> destination, int step)
+    /// <summary>BT.601 limited range (what V4L2 cameras and ffmpeg's yuv formats carry) into <see cref="_rgb"/>, clamped to 0..255.</summary>
+    private void ConvertYuvToRgb(int width)
     {
-        var x0s = columns.X0;
-        var x1s = columns.X1;
-        var axs = columns.Ax;
-        for (int x = 0, d = 0; x < x0s.Length; x++, d += step)
+        var y = _blend[0].AsSpan(0, width);
+        var u = _blend[1].AsSpan(0, width);
+        var v = _blend[2].AsSpan(0, width);
+        var luma = _rgb[3].AsSpan(0, width);
+        TensorPrimitives.Add(y, -16f, luma);
+        TensorPrimitives.Multiply(luma, YuvToRgb.LumaGain, luma);
+        TensorPrimitives.Add(u, -128f, u);
+        TensorPrimitives.Add(v, -128f, v);
+        var r = _rgb[0].AsSpan(0, width);
+        var g = _rgb[1].AsSpan(0, width);
+        var b = _rgb[2].AsSpan(0, width);
+        TensorPrimitives.MultiplyAdd(v, YuvToRgb.RedFromV, luma, r);
+        TensorPrimitives.MultiplyAdd(u, YuvToRgb.GreenFromU, luma, g);
+        TensorPrimitives.MultiplyAdd(v, YuvToRgb.GreenFromV, g, g);
+        TensorPrimitives.MultiplyAdd(u, YuvToRgb.BlueFromU, luma, b);
+        ClampToByteRange(r);
+        ClampToByteRange(g);
+        ClampToByteRange(b);
+    }
+
+    private static void ClampToByteRange(Span<float> values)
+    {
+        TensorPrimitives.Max(values, 0f, values);
+        TensorPrimitives.Min(values, 255f, values);
+    }
+
+    /// <summary>Makes <see cref="_upper"/> hold source row <paramref name="row0"/> and <see cref="_lower"/> row <paramref name="row1"/>, sampling only rows not already held.</summary>
+    private void LoadRows(Frame frame, int row0, int row1, int width)
+    {
+        if (_upperRow != row0)
         {
-            var (x0, x1, ax) = (x0s[x], x1s[x], axs[x]);
-            // ITU-R BT.601 luma.
-            var value = (0.299f * Bilinear(row0, row1, x0, x1, r, ax, ay))
-                + (0.587f * Bilinear(row0, row1, x0, x1, 1, ax, ay))
-                + (0.114f * Bilinear(row0, row1, x0, x1, b, ax, ay));
-            destination[d] = (value * gain) + offset;
+            if (_lowerRow == row0)
+            {
+                (_upper, _lower) = (_lower, _upper);
+                (_upperRow, _lowerRow) = (_lowerRow, -1);
+            }
+            else
+            {
+                SampleRow(frame, row0, _upper, width);
+                _upperRow = row0;
+            }
+        }
+        if (_lowerRow != row1)
+        {
+            SampleRow(frame, row1, _lower, width);
+            _lowerRow = row1;
         }
     }
 
-    private static float Bilinear(ReadOnlySpan<byte> row0, ReadOnlySpan<byte> row1, int x0, int x1, int s, float ax, float ay)
+    /// <summary>Horizontal pass: source row <paramref name="row"/> at every output column, in the frame's own channels.</summary>
+    private void SampleRow(Frame frame, int row, float[][] destination, int width)
     {
-        var top = row0[x0 + s] + (ax * (row0[x1 + s] - row0[x0 + s]));
-        var bottom = row1[x0 + s] + (ax * (row1[x1 + s] - row1[x0 + s]));
-        return top + (ay * (bottom - top));
+        ReadOnlySpan<byte> pixels = frame.Pixels;
+        var p0s = _p0.AsSpan(0, width);
+        var p1s = _p1.AsSpan(0, width);
+        var axs = _ax.AsSpan(0, width);
+        var d0 = destination[0].AsSpan(0, width);
+        switch (frame.Format)
+        {
+            case PixelFormat.Rgb24 or PixelFormat.Bgr24:
+            {
+                var line = pixels.Slice(row * frame.Stride, frame.Stride);
+                var d1 = destination[1].AsSpan(0, width);
+                var d2 = destination[2].AsSpan(0, width);
+                for (var x = 0; x < d0.Length; x++)
+                {
+                    var (p0, p1, a) = (p0s[x], p1s[x], axs[x]);
+                    d0[x] = Lerp(line[p0], line[p1], a);
+                    d1[x] = Lerp(line[p0 + 1], line[p1 + 1], a);
+                    d2[x] = Lerp(line[p0 + 2], line[p1 + 2], a);
+                }
+                break;
+            }
+            case PixelFormat.Gray8:
+            {
+                var line = pixels.Slice(row * frame.Stride, frame.Stride);
+                for (var x = 0; x < d0.Length; x++)
+                {
+                    d0[x] = Lerp(line[p0s[x]], line[p1s[x]], axs[x]);
+                }
+                break;
+            }
+            default:
+            {
+                // YUYV: Y, U and V in one packed row (V two bytes after U). NV12: Y row, then the shared UV row (V one byte after U).
+                ReadOnlySpan<byte> luma;
+                ReadOnlySpan<byte> chroma;
+                int vAfterU;
+                if (frame.Format == PixelFormat.Yuyv)
+                {
+                    luma = chroma = pixels.Slice(row * frame.Stride, frame.Stride);
+                    vAfterU = 2;
+                }
+                else
+                {
+                    luma = pixels.Slice(row * frame.Width, frame.Width);
+                    chroma = pixels.Slice((frame.Width * frame.Height) + ((row >> 1) * frame.Width), frame.Width);
+                    vAfterU = 1;
+                }
+                var c0s = _c0.AsSpan(0, width);
+                var c1s = _c1.AsSpan(0, width);
+                var d1 = destination[1].AsSpan(0, width);
+                var d2 = destination[2].AsSpan(0, width);
+                for (var x = 0; x < d0.Length; x++)
+                {
+                    var (c0, c1, a) = (c0s[x], c1s[x], axs[x]);
+                    d0[x] = Lerp(luma[p0s[x]], luma[p1s[x]], a);
+                    d1[x] = Lerp(chroma[c0], chroma[c1], a);
+                    d2[x] = Lerp(chroma[c0 + vAfterU], chroma[c1 + vAfterU], a);
+                }
+                break;
+            }
+        }
     }
 
-    /// <summary>Per output column: byte offsets of the left and right source pixels, and the weight of the right one.</summary>
-    private readonly ref struct Columns(ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> ax)
+    private static float Lerp(byte a, byte b, float weight) => a + (weight * (b - a));
+
+    /// <summary>Column sampling once per frame: byte offsets of the two source pixels (and their chroma) and the weight between them.</summary>
+    private void BuildColumns(Frame frame, PixelRegion region, int contentW, bool rotate180)
     {
-        public ReadOnlySpan<int> X0 { get; } = x0;
-
-        public ReadOnlySpan<int> X1 { get; } = x1;
-
-        public ReadOnlySpan<float> Ax { get; } = ax;
+        var bpp = frame.Format.BytesPerPixel();
+        var scaleX = (float)region.Width / contentW;
+        for (var x = 0; x < contentW; x++)
+        {
+            var (i0, i1, a) = SampleAt(x, scaleX, region.Width, rotate180);
+            var (x0, x1) = (region.X + i0, region.X + i1);
+            _p0[x] = x0 * bpp;
+            _p1[x] = x1 * bpp;
+            _ax[x] = a;
+            (_c0[x], _c1[x]) = frame.Format switch
+            {
+                PixelFormat.Yuyv => ((4 * (x0 >> 1)) + 1, (4 * (x1 >> 1)) + 1),
+                PixelFormat.Nv12 => (2 * (x0 >> 1), 2 * (x1 >> 1)),
+                _ => (0, 0),
+            };
+        }
     }
 
-    /// <summary>Where the resized image lands inside the tensor, per resize mode.</summary>
-    private (int X, int Y, int W, int H) Placement(int srcW, int srcH)
+    /// <summary>Where the resized region lands inside the tensor, per resize mode.</summary>
+    private TensorPlacement Placement(PixelRegion region, bool rotate180)
     {
         var (dstW, dstH) = (_spec.Width, _spec.Height);
+        var (srcW, srcH) = (region.Width, region.Height);
         switch (_spec.Resize)
         {
             case ResizeMode.Stretch:
-                return (0, 0, dstW, dstH);
+                return new(region, 0, 0, dstW, dstH, rotate180);
             case ResizeMode.FitHeightPadRight:
                 var w = (int)Math.Ceiling(dstH * (double)srcW / srcH);
-                return (0, 0, Math.Clamp(w, 1, dstW), dstH);
+                return new(region, 0, 0, Math.Clamp(w, 1, dstW), dstH, rotate180);
             case ResizeMode.Letterbox:
                 var scale = Math.Min((double)dstW / srcW, (double)dstH / srcH);
                 var lw = Math.Clamp((int)Math.Round(srcW * scale), 1, dstW);
                 var lh = Math.Clamp((int)Math.Round(srcH * scale), 1, dstH);
-                return ((dstW - lw) / 2, (dstH - lh) / 2, lw, lh);
+                return new(region, (dstW - lw) / 2, (dstH - lh) / 2, lw, lh, rotate180);
             default:
                 throw new InvalidOperationException($"resize mode {_spec.Resize} is not handled");
         }
     }
 
-    private static (int Index, float Weight) SampleAt(int dst, float scale, int srcSize)
+    /// <summary>
+    /// The two source indices (within a span of <paramref name="srcSize"/>) an output index samples, and the weight of
+    /// the second. Turned: the span is read back to front.
+    /// </summary>
+    private static (int I0, int I1, float Weight) SampleAt(int dst, float scale, int srcSize, bool turned)
     {
         var f = ((dst + 0.5f) * scale) - 0.5f;
+        int i0;
+        float weight;
         if (f <= 0f)
         {
-            return (0, 0f);
+            (i0, weight) = (0, 0f);
         }
-        var i = (int)f;
-        return i >= srcSize - 1 ? (srcSize - 1, 0f) : (i, f - i);
+        else
+        {
+            i0 = (int)f;
+            (i0, weight) = i0 >= srcSize - 1 ? (srcSize - 1, 0f) : (i0, f - i0);
+        }
+        var i1 = Math.Min(i0 + 1, srcSize - 1);
+        return turned ? (srcSize - 1 - i0, srcSize - 1 - i1, weight) : (i0, i1, weight);
     }
 
-    private void MapChannels(PixelFormat format, Span<int> sourceChannel)
+    private static float[][] Planes(int count, int length)
     {
-        if (_channels == 1)
+        var planes = new float[count][];
+        for (var i = 0; i < count; i++)
         {
-            // -1: compute luma from the colour channels.
-            sourceChannel[0] = format == PixelFormat.Gray8 ? 0 : -1;
-            return;
+            planes[i] = new float[length];
         }
-        for (var c = 0; c < 3; c++)
-        {
-            sourceChannel[c] = format switch
-            {
-                PixelFormat.Gray8 => 0,
-                PixelFormat.Rgb24 => _spec.ColorOrder == ColorOrder.Rgb ? c : 2 - c,
-                PixelFormat.Bgr24 => _spec.ColorOrder == ColorOrder.Bgr ? c : 2 - c,
-                _ => throw new InvalidOperationException($"pixel format {format} is not handled"),
-            };
-        }
+        return planes;
     }
+}
+
+/// <summary>BT.601 limited-range YUV → RGB coefficients (Y 16..235, U/V 16..240 around 128).</summary>
+public static class YuvToRgb
+{
+    public const float LumaGain = 255f / 219f;
+    public const float RedFromV = 1.402f * 255f / 224f;
+    public const float GreenFromU = -0.344136f * 255f / 224f;
+    public const float GreenFromV = -0.714136f * 255f / 224f;
+    public const float BlueFromU = 1.772f * 255f / 224f;
 }

@@ -17,7 +17,7 @@ namespace Linesight.Inference.Sessions;
 /// place). Not thread-safe: one inference stage owns it.
 /// </summary>
 /// <remarks>
-/// The engine path (<see cref="Run"/>: pre-processing into the pinned input, then ONNX Runtime writing into
+/// The engine path (<see cref="Run(Frame)"/>: pre-processing into the pinned input, then ONNX Runtime writing into
 /// the pinned outputs) allocates nothing once warm. It runs through an <see cref="OrtIoBinding"/> bound once
 /// at load: the collection overloads of <c>InferenceSession.Run</c> build name and handle arrays on every
 /// call. Post-processing (<see cref="Postprocess"/>) still allocates its result object; pooling results
@@ -33,7 +33,8 @@ public sealed class ModelSession : IFrameInference, IDisposable
     private readonly OrtValue[] _inputValues;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    private readonly IOutputPostprocessor[] _postprocessors;
+    private readonly IFramePostprocessor[] _postprocessors;
+    private readonly ModelOutputs _modelOutputs;
     private readonly float[][] _outputs;
     private readonly OrtValue[] _outputValues;
     private readonly OrtIoBinding _binding;
@@ -51,14 +52,22 @@ public sealed class ModelSession : IFrameInference, IDisposable
         _inputValue = OrtValue.CreateTensorValueFromMemory(_input, _imageWriter.Shape);
         _inputValues = [_inputValue];
         _inputNames = [input.Name];
-        _outputNames = manifest.Outputs.Select(o => o.Name).ToArray();
-        _postprocessors = manifest.Outputs.Select(o => PostprocessorRegistry.Create(o.Postprocess)).ToArray();
+        _postprocessors = manifest.Outputs.Select(o => PostprocessorRegistry.CreateForFrames(o, Outcomes)).ToArray();
+        _outputNames = manifest.Outputs.Select(o => o.Name).Concat(_postprocessors.SelectMany(p => p.Outputs)).Distinct().ToArray();
+        foreach (var name in _outputNames)
+        {
+            if (!session.OutputMetadata.ContainsKey(name))
+            {
+                throw new ModelException($"output '{name}' (read by the manifest's post-processors) is not an output of the model (it has: {string.Join(", ", session.OutputMetadata.Keys)})");
+            }
+        }
 
         // Warm-up: the first run pays for allocation and kernel selection, and tells us the output shapes.
         using (var first = _session.Run(_runOptions, _inputNames, _inputValues, _outputNames))
         {
             _outputs = new float[_outputNames.Length][];
             _outputValues = new OrtValue[_outputNames.Length];
+            var shapes = new long[_outputNames.Length][];
             for (var i = 0; i < _outputNames.Length; i++)
             {
                 var info = first[i].GetTensorTypeAndShape();
@@ -66,9 +75,14 @@ public sealed class ModelSession : IFrameInference, IDisposable
                 {
                     throw new ModelException($"output '{_outputNames[i]}' is {info.ElementDataType}; this build reads float outputs");
                 }
-                _postprocessors[i].CheckShape(info.Shape, _outputNames[i]);
+                shapes[i] = info.Shape;
                 _outputs[i] = new float[info.ElementCount];
                 _outputValues[i] = OrtValue.CreateTensorValueFromMemory(_outputs[i], info.Shape);
+            }
+            _modelOutputs = new ModelOutputs(_outputNames, _outputs, shapes) { InputSize = (input.Image!.Width, input.Image.Height) };
+            foreach (var postprocessor in _postprocessors)
+            {
+                postprocessor.CheckShapes(_modelOutputs);
             }
         }
 
@@ -82,6 +96,9 @@ public sealed class ModelSession : IFrameInference, IDisposable
     }
 
     public ModelManifest Manifest { get; }
+
+    /// <summary>Outputs that could not be read cleanly (NaN, degenerate boxes, nothing found, text squeezed to fit), counted.</summary>
+    public PostprocessOutcomes Outcomes { get; } = new();
 
     public ModelIdentity Identity { get; }
 
@@ -132,9 +149,17 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// is 0; call <see cref="Postprocess"/> for the result.
     /// </summary>
     public StageTimings Run(Frame frame)
+        => Run(frame, Manifest.Inputs[0].Image!.Crop ?? PixelRegion.Whole(frame.Width, frame.Height), rotate180: false);
+
+    /// <summary>
+    /// The engine path on <paramref name="region"/> of <paramref name="frame"/>, turned 180° when asked: how a chain
+    /// feeds a model one region found by the model before it. Allocates nothing once warm.
+    /// </summary>
+    public StageTimings Run(Frame frame, PixelRegion region, bool rotate180)
     {
         var t0 = Stopwatch.GetTimestamp();
-        _imageWriter.Write(frame, _input);
+        _imageWriter.Write(frame, region, rotate180, _input);
+        _modelOutputs.Placement = _imageWriter.LastPlacement;
         var t1 = Stopwatch.GetTimestamp();
         _session.RunWithBinding(_runOptions, _binding);
         var t2 = Stopwatch.GetTimestamp();
@@ -142,10 +167,10 @@ public sealed class ModelSession : IFrameInference, IDisposable
     }
 
     /// <summary>
-    /// Turns the outputs of the last <see cref="Run"/> into a result. Allocates the result object (and its
+    /// Turns the outputs of the last <see cref="Run(Frame)"/> into a result. Allocates the result object (and its
     /// score array): results are handed to other stages and are not pooled yet (a later issue).
     /// </summary>
-    public IResultPayload Postprocess() => _postprocessors[0].Process(_outputs[0]);
+    public IResultPayload Postprocess() => _postprocessors[0].Process(_modelOutputs);
 
     /// <summary>Makes a run in progress return early (ONNX Runtime's terminate flag); for shutdown.</summary>
     public void Terminate() => _runOptions.Terminate = true;
@@ -162,7 +187,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
         _session.Dispose();
     }
 
-    /// <summary>The input tensor as the last <see cref="Run"/> left it (for the bare ONNX Runtime baseline).</summary>
+    /// <summary>The input tensor as the last <see cref="Run(Frame)"/> left it (for the bare ONNX Runtime baseline).</summary>
     internal ReadOnlySpan<float> InputTensor => _input;
 
     internal long[] InputShape => _imageWriter.Shape;
@@ -171,7 +196,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     internal IReadOnlyList<string> OutputNames => _outputNames;
 
-    /// <summary>Output <paramref name="index"/> as the last <see cref="Run"/> left it.</summary>
+    /// <summary>Output <paramref name="index"/> as the last <see cref="Run(Frame)"/> left it.</summary>
     internal ReadOnlySpan<float> OutputTensor(int index) => _outputs[index];
 
 
@@ -198,10 +223,11 @@ public sealed class ModelSession : IFrameInference, IDisposable
                 throw new ModelException($"input '{input.Name}' is {meta.ElementDataType}; this build feeds float image inputs");
             }
             var image = input.Image!;
-            var channels = image.TensorChannels;
-            long[] expected = image.Layout == TensorLayout.Nchw
-                ? [1, channels, image.Height, image.Width]
-                : [1, image.Height, image.Width, channels];
+            if (image.ElementType != TensorElementKind.Float)
+            {
+                throw new ModelException($"manifest input '{input.Name}' asks for {image.ElementType} tensors; image sessions in this build feed float inputs");
+            }
+            var expected = image.Shape;
             var dims = meta.Dimensions;
             if (dims.Length != 4)
             {

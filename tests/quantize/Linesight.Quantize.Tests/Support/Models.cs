@@ -30,7 +30,7 @@ public static class Models
 
     /// <summary>M-LSD: RGB 0..255 plus a constant alpha of 1, NHWC.</summary>
     public static ModelManifest LineDetectorManifest { get; } = Image("mlsd-tiny", "input_image_with_alpha:0",
-        new ImageInputSpec(320, 320, TensorLayout.Nhwc, ColorOrder.Rgb, ResizeMode.Stretch, 1f, Alpha: 1f));
+        new ImageInputSpec(320, 320, TensorLayout.Nhwc, ColorOrder.Rgba, ResizeMode.Stretch, 1f));
 
     private static ModelManifest Image(string id, string input, ImageInputSpec spec)
         => new(1, id, "test", [new ManifestInput(input, InputModality.Image, Image: spec)], []);

@@ -305,13 +305,27 @@ public sealed class CliTests : IDisposable
         await using var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/#");
         using var process = Cli.Start(["run", "--broker", broker.Url]);
         var stderr = process.StandardError.ReadToEndAsync();
-        var truth = Repo.SampleOrientations();
+        var truth = Repo.InspectionTruth();
 
         var (topic, online) = sub.Next(Wait);
         Assert.Equal("linesight/demo-site/line-1/demo-box/status", topic);
         Assert.Equal("online", online.GetProperty("state").GetString());
-        var results = sub.Take(truth.Count, "/label-orientation/result", Wait);
-        Assert.All(results, r => Assert.Equal(truth[r.GetProperty("sourceItem").GetString()!], r.GetProperty("result").GetProperty("label").GetString()));
+        // The demo is a label inspection: each label read (turned when upside down) and judged against the lot code.
+        var results = sub.Take(truth.Count, "/label-inspection/result", Wait);
+        Assert.All(results, r =>
+        {
+            var want = truth[r.GetProperty("sourceItem").GetString()!];
+            var result = r.GetProperty("result");
+            Assert.Equal("inspection", result.GetProperty("type").GetString());
+            Assert.Equal(want.Text, result.GetProperty("text").GetString());
+            Assert.Equal(want.Rotation, result.GetProperty("rotation").GetInt32());
+            var reasons = result.GetProperty("reasons").EnumerateArray().Select(e => e.GetString()!).ToList();
+            // The simulated vibration fault may fail a good label; a wrong code always fails.
+            if (!(want.Verdict == "pass" && reasons.Count > 0 && reasons.All(x => x.StartsWith("vibration", StringComparison.Ordinal))))
+            {
+                Assert.Equal(want.Verdict, result.GetProperty("verdict").GetString());
+            }
+        });
 
         Signal(process, "TERM");
         await process.WaitForExitAsync().WaitAsync(Wait);

@@ -27,6 +27,12 @@ public static class Repo
         .Select(l => l.Split('\t'))
         .ToDictionary(p => p[0], p => p[1]);
 
+    /// <summary>Ground truth of the demo's inspection frames: file name → (text, rotation, verdict).</summary>
+    public static IReadOnlyDictionary<string, (string Text, int Rotation, string Verdict)> InspectionTruth() => File.ReadAllLines(Path.Combine(Root, "models", "samples", "inspection", "expected.tsv"))
+        .Where(l => l.Length > 0 && !l.StartsWith('#'))
+        .Select(l => l.Split('\t'))
+        .ToDictionary(p => p[0], p => (p[1], int.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), p[3]));
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

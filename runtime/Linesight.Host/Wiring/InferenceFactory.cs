@@ -1,0 +1,104 @@
+using Linesight.DeviceProfiles;
+using Linesight.Host.Configuration;
+using Linesight.Host.Inspection;
+using Linesight.Inference.Chains;
+using Linesight.Inference.Postprocessing;
+using Linesight.Inference.Sessions;
+using Linesight.Line;
+using Linesight.Results;
+using Microsoft.Extensions.Logging;
+
+namespace Linesight.Host.Wiring;
+
+/// <summary>What the pipeline runs for a config: the model, its chain, and the inspection around them.</summary>
+/// <param name="Primary">The first model (its execution providers and identity stand for the whole in status messages).</param>
+public sealed record LineInference(IFrameInference Inference, ModelSession Primary, InspectionStage? Inspection) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        if (Inspection is not null)
+        {
+            await Inspection.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (Inference is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+        else
+        {
+            Primary.Dispose();
+        }
+    }
+}
+
+/// <summary>Builds the pipeline's inference from a config: one model, or a chain, wrapped in the inspection rules when configured.</summary>
+public static class InferenceFactory
+{
+    /// <summary>Reject actuators by config name (the firmware bridge registers the MCU and GPIO ones).</summary>
+    public static IRejectActuator CreateActuator(RejectConfig reject, TimeProvider time, string origin) => reject.Actuator switch
+    {
+        "simulated" => new SimulatedRejectActuator(TimeSpan.FromMilliseconds(reject.SimulatedLatencyMs), time),
+        _ => throw Linesight.Configuration.StrictJson.Invalid(origin, "$.inspection.reject.actuator", $"'{reject.Actuator}' is not a reject actuator this build provides (simulated)"),
+    };
+
+    public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine)
+    {
+        var config = loaded.Config;
+        var sessions = new List<ModelSession>();
+        try
+        {
+            var primary = Track(ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile));
+            IFrameInference inference = primary;
+            if (config.Chain is { } chain)
+            {
+                var stages = chain.PerRegion.Select(s => new RegionStage(
+                    Track(ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile)),
+                    s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
+                inference = new RegionChain(primary, stages, chain.MaxRegions);
+            }
+            if (config.Inspection is not { } inspection)
+            {
+                return new LineInference(inference, primary, null);
+            }
+            var lines = inspection.Lines is { } l ? Track(ModelLoader.Load(l.Path, l.Manifest, loaded.BaseDirectory, profile)) : null;
+            var rules = new RuleBook(
+                inspection.ExpectedText,
+                inspection.Pattern is { } p ? InspectionConfigRules.TextPattern(p, loaded.Origin) : null,
+                inspection.MinConfidence,
+                inspection.Lines?.MaxSkewDegrees);
+            var v = inspection.Vibration;
+            var rejects = inspection.Reject is { } r
+                ? new RejectDispatcher(CreateActuator(r, time, loaded.Origin), r.FailSafe, stopLine, time, loggers.CreateLogger("Linesight.Reject"))
+                : null;
+            var snapshots = inspection.Snapshots is { } s
+                ? new SnapshotWriter(Path.Combine(loaded.BaseDirectory, s.Directory), s.Keep, time, loggers.CreateLogger("Linesight.Snapshots"))
+                : null;
+            var stage = new InspectionStage(
+                inference,
+                rules,
+                lines,
+                v is null ? null : new SimulatedVibration(v.SampleRate, v.Window, v.SimulatedFaultEvery),
+                v is null ? null : new SensorFeatures(new SensorFeaturesSpec(v.SampleRate, v.Bands ?? [], v.RmsLimit, v.PeakLimit, v.AnomalyLimit, v.BaselineWindows)),
+                rejects,
+                TimeSpan.FromMilliseconds(inspection.Reject?.DeadlineMs ?? 0),
+                snapshots,
+                inspection.Snapshots?.OnFail ?? false,
+                time);
+            return new LineInference(stage, primary, stage);
+        }
+        catch
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+            throw;
+        }
+
+        ModelSession Track(ModelSession session)
+        {
+            sessions.Add(session);
+            return session;
+        }
+    }
+}
