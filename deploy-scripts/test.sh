@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine:
-#   1. installs what the tests need (mosquitto + clients, ffmpeg, python3-onnx, python3-jsonschema, file, espeak-ng)
+#   1. installs what the tests need (mosquitto + clients, ffmpeg, python3-onnx, python3-jsonschema, file, espeak-ng, fonts-dejavu-core)
 #   2. builds the solution once and runs the xunit projects (real ONNX Runtime, real models, real mosquitto)
 #   3. publishes the NativeAOT binary (fails on any trim/AOT warning) and smoke-tests it against mosquitto
 #   4. runs the README's demo command for a few seconds
@@ -11,7 +11,7 @@ cd "$root"
 out="$root/artifacts/test-results"
 rm -rf "$out"; mkdir -p "$out"
 
-need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng)
+need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng fonts-dejavu-core)
 command -v npm >/dev/null || need+=(npm)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
