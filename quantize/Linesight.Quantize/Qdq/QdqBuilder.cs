@@ -366,7 +366,7 @@ internal sealed class QdqBuilder
             if (_settings.WeightType == QuantizedType.Int8)
             {
                 var extent = Math.Max(Math.Abs(min[g]), Math.Abs(max[g]));
-                var scale = extent > 0 ? extent / 127f : 1f;
+                var scale = extent >= QuantParameters.NegligibleRange ? extent / 127f : 1f;
                 var biasValue = bias is null ? 0 : groups == 1 ? bias.Max(Math.Abs) : Math.Abs(bias[g]);
                 var needed = biasValue / (inputScale * (double)int.MaxValue * 0.5);
                 parameters[g] = new QuantParameters((float)Math.Max(scale, needed), 0);
