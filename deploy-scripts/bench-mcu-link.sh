@@ -27,5 +27,5 @@ run() {
 
 echo "== idle link: time-sync round trips"
 run --drift-ppm 250
-echo "== MCU streaming sensor frames (64 samples, 142 bytes on the wire each)"
+echo "== MCU streaming sensor frames (64 samples: 142-byte payload, about 156 bytes on the wire each)"
 run --flood 1

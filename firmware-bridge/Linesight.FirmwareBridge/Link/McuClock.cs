@@ -2,12 +2,12 @@ namespace Linesight.FirmwareBridge.Link;
 
 /// <summary>
 /// Estimates the MCU clock from time-sync probes: each gives the host midpoint of the round trip and the MCU's
-/// reading. Probes with a round trip over twice the best one are ignored (they waited in a queue); the rest are
+/// reading. The last 256 probes are kept; those with a round trip over twice the best one are ignored (they waited in a queue); the rest are
 /// fitted with a least-squares line, whose slope against the nominal rate is the MCU's drift. Thread-safe.
 /// </summary>
 public sealed class McuClock
 {
-    private const int Capacity = 32;
+    private const int Capacity = 256;
     private readonly long _hostFrequency;
     private readonly (long HostMid, ulong Mcu, long RoundTrip)[] _samples = new (long, ulong, long)[Capacity];
     private readonly Lock _gate = new();
@@ -31,7 +31,7 @@ public sealed class McuClock
     /// <summary>The rate the MCU announced in Capabilities.</summary>
     public uint NominalHz { get; private set; }
 
-    /// <summary>Probes kept (at most 32).</summary>
+    /// <summary>Probes kept (at most 256).</summary>
     public int Samples
     {
         get

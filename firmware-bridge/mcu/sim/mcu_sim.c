@@ -62,6 +62,9 @@ static void sim_write(void *ctx, const uint8_t *data, size_t len)
     add_noise(copy, len);
     size_t done = 0;
     while (done < len) {
+        /* Like a UART with nobody listening: when the host stops draining the pty, bytes are dropped. */
+        struct pollfd out = { master_fd, POLLOUT, 0 };
+        if (poll(&out, 1, 100) <= 0) return;
         ssize_t w = write(master_fd, copy + done, len - done);
         if (w < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;

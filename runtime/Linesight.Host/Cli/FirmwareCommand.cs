@@ -42,7 +42,7 @@ public static class FirmwareCommand
             using var stopCounting = new CancellationTokenSource();
             var counting = CountAsync(link, () => sensorFrames++, stopCounting.Token);
             var started = time.GetTimestamp();
-            var probes = Math.Max(2, (int)(duration * 100));
+            var probes = Math.Max(2, (int)(duration * 50));
             await link.SynchroniseAsync(probes, TimeSpan.FromSeconds(duration / probes), cancellationToken);
             var elapsed = time.GetElapsedTime(started).TotalSeconds;
             await stopCounting.CancelAsync();
