@@ -18,7 +18,7 @@ public sealed class ServiceSignals(SystemdNotifier? notifier, string? healthFile
 
     public void Ready(string status, Func<HealthReport> health)
     {
-        WriteHealth(health());
+        WriteHealth(health);
         notifier?.Ready(status);
     }
 
@@ -33,14 +33,14 @@ public sealed class ServiceSignals(SystemdNotifier? notifier, string? healthFile
         if (time.GetElapsedTime(_lastReport) >= _reportEvery)
         {
             notifier?.Status(status());
-            WriteHealth(health());
+            WriteHealth(health);
             _lastReport = time.GetTimestamp();
         }
     }
 
     public void Stopping(string status) => notifier?.Stopping(status);
 
-    private void WriteHealth(HealthReport report)
+    private void WriteHealth(Func<HealthReport> health)
     {
         if (healthFile is null)
         {
@@ -48,7 +48,7 @@ public sealed class ServiceSignals(SystemdNotifier? notifier, string? healthFile
         }
         try
         {
-            report.WriteAtomically(healthFile);
+            health().WriteAtomically(healthFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
