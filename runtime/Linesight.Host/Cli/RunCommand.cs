@@ -175,7 +175,8 @@ public static partial class RunCommand
         public async Task RunAsync(long? maxResults, CancellationTokenSource stop, CancellationToken cancel)
         {
             var tick = TimeSpan.FromMilliseconds(maxResults is null ? 500 : 20);
-            var nextLog = time.GetTimestamp();
+            // The first status line comes after one interval: at start-up there is nothing to report yet.
+            var nextLog = time.GetTimestamp() + (long)(intervalSeconds * time.TimestampFrequency);
             using var timer = new PeriodicTimer(tick, time);
             try
             {
