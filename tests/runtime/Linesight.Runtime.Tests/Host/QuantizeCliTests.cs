@@ -11,7 +11,7 @@ public sealed class QuantizeCliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string[] Args(string output, params string[] more) =>
+    private static string[] Args(string output, params string[] more) =>
     [
         "quantize", "--model", Repo.OrientationModel, "--manifest", Repo.OrientationManifest, "--calibration", Repo.SampleLabels,
         "--output", output, "--profile", "simulated", "--latency-rounds", "2", .. more,
