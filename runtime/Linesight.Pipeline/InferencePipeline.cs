@@ -146,7 +146,7 @@ public sealed partial class InferencePipeline
                 {
                     using (frame)
                     {
-                        if (TryInfer(frame) is { } result && !results.TryWrite(result))
+                        if (TryInfer(frame, abort) is { } result && !results.TryWrite(result))
                         {
                             results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
                         }
@@ -173,12 +173,17 @@ public sealed partial class InferencePipeline
         }
     }
 
-    private InferenceResult? TryInfer(Frame frame)
+    private InferenceResult? TryInfer(Frame frame, CancellationToken abort)
     {
         (IResultPayload Payload, StageTimings Timings) output;
         try
         {
             output = _inference.Infer(frame);
+        }
+        catch (Exception) when (abort.IsCancellationRequested)
+        {
+            // The run in flight was terminated because the pipeline is aborting: not a fault of this frame.
+            return null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
