@@ -223,6 +223,11 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         {
             throw;
         }
+        catch (Exception) when (abort.IsCancellationRequested)
+        {
+            // The run in flight was terminated because the pipeline is aborting: not a fault of this frame.
+            return null;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Metrics.InferenceFailed();
