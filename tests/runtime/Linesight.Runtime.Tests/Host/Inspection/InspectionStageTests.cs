@@ -34,8 +34,8 @@ public sealed class InspectionStageTests : IDisposable
         foreach (var (text, upsideDown) in parts)
         {
             // Captured now: the reject deadline runs from the capture time.
-            using var frame = LabelRenderer.Label(text, LabelRenderer.Fonts[1], upsideDown, seed: verdicts.Count)
-                .Restamp(verdicts.Count + 1, TimeProvider.System.GetTimestamp(), DateTimeOffset.UtcNow);
+            using var frame = LabelRenderer.Label(text, LabelRenderer.Fonts[1], upsideDown, seed: verdicts.Count);
+            frame.Stamp(verdicts.Count + 1, TimeProvider.System.GetTimestamp(), DateTimeOffset.UtcNow);
             verdicts.Add((VerdictPayload)stage.Infer(frame).Payload);
         }
         await stage.DisposeAsync();
