@@ -35,7 +35,7 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         Assert.True(result.Report.AgreementRate >= 0.99, $"top-1 agreement {result.Report.AgreementRate:P2}");
     }
 
-    [Fact(Skip = "Too slow for CI here: on this shared 2-vCPU machine the run did not finish within 15 minutes (issue #7 is open on it).")]
+    [Fact(Skip = "Open (issue #7): PP-OCRv4 rec reaches 80 % exact-text agreement with fp32 after 4 mixed-precision attempts, not 97 %; the guard rail refuses to write it.")]
     public async Task Text_recognizer_reads_the_same_text_for_at_least_97_percent_of_lines()
     {
         using var temp = new TempDir();
