@@ -39,6 +39,23 @@ public static class StrictJson
             var path = string.IsNullOrEmpty(e.Path) ? "$" : e.Path;
             throw new ConfigurationException($"{origin}{line}: {path}: {Reason(e)}", e);
         }
+        catch (NotSupportedException e)
+        {
+            // System.Text.Json reports an object of a polymorphic type without its "type" field this way,
+            // with the path only inside the message.
+            throw new ConfigurationException($"{origin}{Located(e.Message)}", e);
+        }
+    }
+
+    private static string Located(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @" Path: (?<path>\S+) \| LineNumber: (?<line>\d+)");
+        var reason = message.Contains("must specify a type discriminator", StringComparison.Ordinal)
+            ? "needs a \"type\" field, first in the object"
+            : (match.Success ? message[..match.Index] : message).TrimEnd('.');
+        return match.Success
+            ? $":{long.Parse(match.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture) + 1}: {match.Groups["path"].Value}: {reason}"
+            : $": {reason}";
     }
 
     /// <summary>Builds the error for a value that parsed but is not allowed.</summary>
