@@ -119,7 +119,7 @@ check "a bundle whose model cannot load crash-loops, is rolled back to 1.0.0 in 
   "[[ $code == 1 ]] && grep -q 'rolled-back: version 3.0.0 in slot b; running slot a' '$work/flash-broken.out' && grep -q 'crash loop' '$work/flash-broken.out' && [[ \$(readlink '$work/box/current') == a ]]"
 [[ $code == 1 ]] || { cat "$work/flash-broken.out"; tail -20 "$work/units/linesight.service.log"; }
 check "after the rollback the previous version runs and reports healthy" \
-  "for _ in \$(seq 300); do grep -q '\"binaryPath\": \"$work/box/a/linesight\"' '$work/box/state/health.json' 2>/dev/null && break; sleep 0.2; done; grep -q '\"brokerOnline\": true' '$work/box/state/health.json'"
+  "for _ in \$(seq 300); do grep -q '\"binaryPath\": \"$work/box/a/linesight\"' '$work/box/state/health.json' 2>/dev/null && grep -q '\"brokerOnline\": true' '$work/box/state/health.json' && break; sleep 0.2; done; grep -q '\"binaryPath\": \"$work/box/a/linesight\"' '$work/box/state/health.json' && grep -q '\"brokerOnline\": true' '$work/box/state/health.json'"
 grep -q '"brokerOnline": true' "$work/box/state/health.json" 2>/dev/null || { cat "$work/box/state/health.json"; tail -30 "$work/units/linesight.service.log"; }
 check "the rolled-back outcome is retained on MQTT" \
   "timeout 10 mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t '$topic' -C 1 | grep -q '\"outcome\": \"rolled-back\"'"
