@@ -14,7 +14,7 @@ deploy-scripts/check-artifacts.sh "$x64" linux-x64 || failed=$((failed + 1))
 if "$root/deploy-scripts/build.sh" linux-arm64 2>"$root/artifacts/build-arm64.log"; then
   "$root/deploy-scripts/check-artifacts.sh" "$root/artifacts/linux-arm64" linux-arm64 || failed=$((failed + 1))
   check "linux-arm64 binary carries the same version and commit stamp as linux-x64" \
-    "strings '$root/artifacts/linux-arm64/linesight' | grep -qF \"\$('$x64/linesight' --version | head -1 | sed -E 's/^linesight ([^ ]+) \\(commit ([^)]+)\\)/\\1+\\2/')\""
+    "strings '$root/artifacts/linux-arm64/linesight' | grep -F \"\$('$x64/linesight' --version | head -1 | sed -E 's/^linesight ([^ ]+) \\(commit ([^)]+)\\)/\\1+\\2/')\" >/dev/null"
 else
   echo "not ok - linux-arm64 NativeAOT cross build"; tail -30 "$root/artifacts/build-arm64.log"; failed=$((failed + 1))
 fi
