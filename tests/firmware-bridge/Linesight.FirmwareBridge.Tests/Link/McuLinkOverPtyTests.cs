@@ -22,8 +22,14 @@ public class McuLinkOverPtyTests
         Assert.Equal("1.0.0", info.FirmwareVersion);
         Assert.Equal(2_000_000u, info.ClockHz);
         Assert.True(link.Clock.IsSynchronised);
-        Assert.Equal(LinkState.Up, link.State);
+        // The MCU boots in its fail-safe and leaves it once the host's heartbeats arrive: then the link is up.
         await sim.WaitForLineAsync(l => l == "FAILSAFE_OFF");
+        using var patience = new CancellationTokenSource(Generous);
+        while (link.State != LinkState.Up && !patience.IsCancellationRequested)
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+        Assert.Equal(LinkState.Up, link.State);
     }
 
     [Fact]
