@@ -6,6 +6,7 @@ using Linesight.Quantize.Evaluation;
 using Linesight.Quantize.Onnx;
 using Linesight.Quantize.Qdq;
 using Linesight.Quantize.Tests.Support;
+using Linesight.Runtime.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Linesight.Quantize.Tests;
