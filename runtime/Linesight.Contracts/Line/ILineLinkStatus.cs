@@ -1,4 +1,4 @@
-namespace Linesight.Contracts.Line;
+namespace Linesight.Line;
 
 /// <summary>How the link to the line (MCU or direct GPIO) is doing, for the status topic, health message and install gate.</summary>
 public interface ILineLinkStatus
