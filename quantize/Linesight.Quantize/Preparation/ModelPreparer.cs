@@ -19,6 +19,9 @@ internal static class ModelPreparer
     public const long MinOpset = 9;
     public const long MaxOpset = 21;
 
+    /// <summary>The first opset whose DequantizeLinear takes a per-channel axis.</summary>
+    private const long PerChannelOpset = 13;
+
     private static readonly HashSet<string> QuantizedOperators = new(StringComparer.Ordinal)
     {
         "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger",
@@ -32,13 +35,9 @@ internal static class ModelPreparer
         RefuseQuantized(model.Graph, modelPath);
         var nodesBefore = model.Graph.Node.Count;
         var constants = ConstantsToInitializers(model.Graph);
-        if (opset < OpsetUpgrade.Target)
+        if (opset < PerChannelOpset)
         {
-            OpsetUpgrade.Apply(model, opset, modelPath);
-        }
-        if (model.IrVersion < 7)
-        {
-            model.IrVersion = 7; // IR 7 is the oldest that opset 13 may be stored with
+            OpsetUpgrade.Apply(model, PerChannelOpset, modelPath);
         }
         var upgraded = Path.Combine(workDirectory, "upgraded.onnx");
         OnnxModelIo.SaveAtomically(model, upgraded);

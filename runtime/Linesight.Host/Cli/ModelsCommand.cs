@@ -4,6 +4,7 @@ using Linesight.DeviceProfiles;
 using Linesight.Host.Wiring;
 using Linesight.Inference.Inspection;
 using Linesight.Inference.Onnx;
+using Linesight.Quantize.Onnx;
 
 namespace Linesight.Host.Cli;
 
@@ -24,7 +25,7 @@ public static class ModelsCommand
         };
         inspect.SetAction((parse, _) => CliOutcome.GuardAsync("models inspect", () => Task.FromResult(
             Inspect(parse.GetRequiredValue(model), parse.GetRequiredValue(profile), parse.GetValue(json)))));
-        return new Command("models", "Look inside ONNX models, or compose several into one.") { inspect, Compose() };
+        return new Command("models", "Look inside ONNX models, convert their opset, or compose several into one.") { inspect, Compose(), Upgrade() };
     }
 
     private static Command Compose()
@@ -39,6 +40,45 @@ public static class ModelsCommand
         compose.SetAction((parse, _) => CliOutcome.GuardAsync("models compose", () => Task.FromResult(
             Compose(parse.GetRequiredValue(output), parse.GetRequiredValue(models), parse.GetRequiredValue(prefixes)))));
         return compose;
+    }
+
+    private static Command Upgrade()
+    {
+        var model = new Option<string>("--model") { Description = "The ONNX model to convert.", Required = true };
+        var opset = new Option<long>("--opset") { Description = $"The ai.onnx opset to convert to ({OpsetUpgrade.MinSource + 1}–{OpsetUpgrade.MaxTarget}).", Required = true };
+        var output = new Option<string>("--output") { Description = "Where to write the converted model.", Required = true };
+        var upgrade = new Command("upgrade", "Convert a model to a newer ai.onnx opset (operators whose meaning changed are rewritten or refused by name).")
+        {
+            model, opset, output,
+        };
+        upgrade.SetAction((parse, _) => CliOutcome.GuardAsync("models upgrade", () => Task.FromResult(
+            Upgrade(parse.GetRequiredValue(model), parse.GetRequiredValue(opset), parse.GetRequiredValue(output)))));
+        return upgrade;
+    }
+
+    private static int Upgrade(string modelPath, long opset, string outputPath)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(modelPath);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new Errors.ModelException($"{modelPath}: no such model file", e);
+        }
+        var from = OpsetUpgrade.DefaultOpset(bytes, modelPath);
+        var converted = OpsetUpgrade.Apply(bytes, opset, modelPath);
+        try
+        {
+            File.WriteAllBytes(outputPath, converted);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Errors.ModelException($"{outputPath}: cannot write the converted model ({e.Message})", e);
+        }
+        Console.Out.WriteLine($"{outputPath}: {modelPath} converted from ai.onnx opset {from} to {opset} ({converted.Length} bytes)");
+        return CliOutcome.Success;
     }
 
     private static int Compose(string outputPath, string[] modelPaths, string[] prefixes)
@@ -57,6 +97,17 @@ public static class ModelsCommand
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
                 throw new Errors.ModelException($"{modelPaths[i]}: no such model file", e);
+            }
+        }
+        // Operators change meaning between opsets: bring every part up to the newest one first.
+        var opsets = parts.Select(p => OpsetUpgrade.DefaultOpset(p.Model, p.Origin)).ToArray();
+        var target = opsets.Max();
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (opsets[i] < target)
+            {
+                parts[i] = parts[i] with { Model = OpsetUpgrade.Apply(parts[i].Model, target, parts[i].Origin) };
+                Console.Out.WriteLine($"{parts[i].Origin}: converted from ai.onnx opset {opsets[i]} to {target}");
             }
         }
         var composed = OnnxModelComposer.Compose(parts);

@@ -89,7 +89,7 @@ public static class OnnxModelComposer
                 {
                     var name = domain.Length == 0 ? "ai.onnx" : domain;
                     throw new ModelException(
-                        $"{seen.Origin} imports {name} opset {seen.Version} but {part.Origin} imports {name} opset {version}; operators change meaning between versions, so the two cannot share one graph (convert one to the other's opset first)");
+                        $"{seen.Origin} imports {name} opset {seen.Version} but {part.Origin} imports {name} opset {version}; operators change meaning between versions, so the two cannot share one graph (convert one to the other's opset first: linesight models upgrade)");
                 }
                 opsets[domain] = (version, part.Origin);
             }
