@@ -161,6 +161,7 @@ public sealed record ManifestOutput(string Name, PostprocessSpec Postprocess);
 [JsonDerivedType(typeof(ClassificationSpec), "classification")]
 [JsonDerivedType(typeof(VoiceActivitySpec), "voice-activity")]
 [JsonDerivedType(typeof(DetectionSpec), "detection")]
+[JsonDerivedType(typeof(GridDetectionSpec), "grid-detection")]
 [JsonDerivedType(typeof(TextDetectionSpec), "text-detection")]
 [JsonDerivedType(typeof(TextRecognitionSpec), "text-recognition")]
 [JsonDerivedType(typeof(LineSegmentsSpec), "line-segments")]
@@ -181,6 +182,30 @@ public sealed record DetectionSpec(
     double IouThreshold = 0.3,
     int MaxDetections = 100,
     bool Sigmoid = true) : PostprocessSpec;
+
+/// <summary>
+/// Anchor-free grid detection as YOLO models export it: one output holding, per grid cell, a box (centre x, centre y,
+/// width, height in input pixels) and the class scores — "yolov8": [1, 4 + classes, cells] (or transposed), scores
+/// final; "yolov5": [1, cells, 5 + classes] with an objectness score that multiplies the class scores. Then score
+/// threshold and greedy non-maximum suppression per label (or across labels when <see cref="ClassAgnostic"/>).
+/// </summary>
+public sealed record GridDetectionSpec(
+    GridLayout Layout,
+    IReadOnlyList<string> Labels,
+    double ScoreThreshold = 0.25,
+    double IouThreshold = 0.45,
+    int MaxDetections = 100,
+    bool ClassAgnostic = false) : PostprocessSpec;
+
+[JsonConverter(typeof(JsonStringEnumConverter<GridLayout>))]
+public enum GridLayout
+{
+    /// <summary>[1, 4 + C, N] (or [1, N, 4 + C]): cx, cy, w, h, then C class scores; no objectness.</summary>
+    [JsonStringEnumMemberName("yolov8")] Yolov8,
+
+    /// <summary>[1, N, 5 + C]: cx, cy, w, h, objectness, then C class scores (score = objectness × class).</summary>
+    [JsonStringEnumMemberName("yolov5")] Yolov5,
+}
 
 /// <summary>One anchor grid: its score and box outputs (the box output's first four values per anchor are dx, dy, w, h in input pixels).</summary>
 public sealed record DetectionHead(string Scores, string Boxes, int Stride, int AnchorsPerCell);

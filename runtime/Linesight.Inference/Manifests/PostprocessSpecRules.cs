@@ -29,6 +29,15 @@ internal static class PostprocessSpecRules
                 Probability(d.IouThreshold, origin, $"{path}.iouThreshold");
                 Count(d.MaxDetections, 10_000, origin, $"{path}.maxDetections");
                 return d;
+            case GridDetectionSpec g:
+                if (g.Labels.Count == 0)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.labels", "needs at least one label");
+                }
+                Probability(g.ScoreThreshold, origin, $"{path}.scoreThreshold");
+                Probability(g.IouThreshold, origin, $"{path}.iouThreshold");
+                Count(g.MaxDetections, 10_000, origin, $"{path}.maxDetections");
+                return g;
             case TextDetectionSpec t:
                 Probability(t.Threshold, origin, $"{path}.threshold");
                 Probability(t.BoxThreshold, origin, $"{path}.boxThreshold");

@@ -94,7 +94,12 @@ public sealed class DetectionPostprocessor(DetectionSpec spec, PostprocessOutcom
     }
 
     /// <summary>Greedy NMS per label: the best box stays, boxes of its label overlapping it above <paramref name="iou"/> go.</summary>
-    public static List<Detection> NonMaximumSuppression(List<Detection> candidates, float iou, int max)
+    public static List<Detection> NonMaximumSuppression(List<Detection> candidates, float iou, int max) => Suppress(candidates, iou, max, acrossLabels: false);
+
+    /// <summary>Greedy NMS over all labels: one object gets one box, whatever it was labelled.</summary>
+    public static List<Detection> NonMaximumSuppressionAcrossLabels(List<Detection> candidates, float iou, int max) => Suppress(candidates, iou, max, acrossLabels: true);
+
+    private static List<Detection> Suppress(List<Detection> candidates, float iou, int max, bool acrossLabels)
     {
         candidates.Sort((a, b) => b.Score.CompareTo(a.Score));
         var kept = new List<Detection>();
@@ -107,7 +112,7 @@ public sealed class DetectionPostprocessor(DetectionSpec spec, PostprocessOutcom
             var suppressed = false;
             foreach (var k in kept)
             {
-                if (k.Label == c.Label && k.IntersectionOverUnion(c) > iou)
+                if ((acrossLabels || k.Label == c.Label) && k.IntersectionOverUnion(c) > iou)
                 {
                     suppressed = true;
                     break;

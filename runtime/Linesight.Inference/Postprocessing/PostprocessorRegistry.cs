@@ -17,6 +17,7 @@ public static class PostprocessorRegistry
     public static IFramePostprocessor CreateForFrames(ManifestOutput output, PostprocessOutcomes outcomes) => output.Postprocess switch
     {
         DetectionSpec d => new DetectionPostprocessor(d, outcomes),
+        GridDetectionSpec g => new GridDetectionPostprocessor(output.Name, g, outcomes),
         TextDetectionSpec t => new TextDetectionPostprocessor(output.Name, t, outcomes),
         TextRecognitionSpec r => new TextRecognitionPostprocessor(output.Name, r, outcomes),
         LineSegmentsSpec l => new LineSegmentsPostprocessor(output.Name, l, outcomes),
