@@ -85,6 +85,8 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
     private bool _intakeDone;
     private bool _hostOnline;
     private bool _rebirthRequested;
+    private bool _bornOnThisConnection;
+    private int _hostOfflineRounds;
     private long _hostTimestamp = -1;
     private Task<bool>? _recordsWait;
     private Task<bool>? _incomingWait;
@@ -377,10 +379,11 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
                     case SessionEnd.HostOffline:
                         await LeaveAsync($"primary host {_options.PrimaryHostId} offline", cancel).ConfigureAwait(false);
                         MoveToNextBroker();
-                        // With one broker (or all of them without the host) this would spin: wait as after a failed round.
                         if (_current == 0)
                         {
-                            await Task.Delay(_options.InitialRetryDelay, _time, cancel).ConfigureAwait(false);
+                            // No broker has the host online: back off (with jitter) before the next round, as after failed connects.
+                            var delay = Math.Min(_options.InitialRetryDelay.TotalMilliseconds * Math.Pow(2, Math.Min(_hostOfflineRounds++, 16)), _options.MaxRetryDelay.TotalMilliseconds);
+                            await Task.Delay(TimeSpan.FromMilliseconds(delay * (0.5 + (Random.Shared.NextDouble() * 0.5))), _time, cancel).ConfigureAwait(false);
                         }
                         break;
                 }
@@ -416,6 +419,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
                 }
             }
         }
+        _hostOfflineRounds = 0;
         // Everything stored before this session's births is history to the host (store-and-forward).
         _historicalBefore = _outbox.LastIndex + 1;
         await PublishBirthsAsync(cancel).ConfigureAwait(false);
@@ -550,6 +554,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
             await PublishAsync(_options.Topics.DeviceBirth(device), SparkplugPayloads.Birth(_catalog.Device(device)!, now, NextSeq()), MqttQualityOfServiceLevel.AtMostOnce, cancel).ConfigureAwait(false);
         }
         _lastHealthCheck = _time.GetTimestamp();
+        _bornOnThisConnection = true;
         Interlocked.Increment(ref _births);
         LogBorn(_logger, ActiveBroker, _bdSeq.Current, _catalog.Devices.Count);
     }
@@ -770,6 +775,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
             try
             {
                 _linkLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _bornOnThisConnection = false;
                 _hostOnline = false;
                 _hostTimestamp = -1;
                 while (_incoming.Reader.TryRead(out _))
@@ -883,7 +889,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
         return builder.Build();
     }
 
-    /// <summary>An intentional disconnect: NDEATH first (the host learns at once), then DISCONNECT (the broker drops the will).</summary>
+    /// <summary>An intentional disconnect: NDEATH first if this connection was born (the host learns at once), then DISCONNECT (the broker drops the will).</summary>
     private async Task LeaveAsync(string reason, CancellationToken cancel)
     {
         if (!_client.IsConnected)
@@ -892,12 +898,15 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
         }
         try
         {
-            await _client.PublishAsync(new MqttApplicationMessage
+            if (_bornOnThisConnection)
             {
-                Topic = _options.Topics.NodeDeath,
-                Payload = new ReadOnlySequence<byte>(SparkplugPayloads.NodeDeath((ulong)_bdSeq.Current, Now())),
-                QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
-            }, cancel).ConfigureAwait(false);
+                await _client.PublishAsync(new MqttApplicationMessage
+                {
+                    Topic = _options.Topics.NodeDeath,
+                    Payload = new ReadOnlySequence<byte>(SparkplugPayloads.NodeDeath((ulong)_bdSeq.Current, Now())),
+                    QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                }, cancel).ConfigureAwait(false);
+            }
             await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancel).ConfigureAwait(false);
             LogLeft(_logger, ActiveBroker, reason, _bdSeq.Current);
         }
@@ -989,7 +998,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: rebirth requested (NCMD Node Control/Rebirth)")]
     private static partial void LogRebirthRequested(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: left {Broker} ({Reason}); NDEATH bdSeq {BdSeq} published")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: left {Broker} ({Reason}); bdSeq {BdSeq} ended")]
     private static partial void LogLeft(ILogger logger, BrokerAddress broker, string reason, int bdSeq);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: could not publish NDEATH ({Reason}); the broker delivers the will instead")]
