@@ -507,13 +507,23 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
         var payload = new Payload { Timestamp = Now() };
         foreach (var (name, value) in _resultMetrics)
         {
-            // Report by exception: only what changed since the last data or birth; a value of another type than declared stays in Result/JSON only.
-            if (set.Find(name) is not { } metric || metric.Type != value.Type || metric.Current == value)
+            // A value of another type than declared stays in Result/JSON only.
+            if (set.Find(name) is not { } metric || metric.Type != value.Type)
             {
                 continue;
             }
-            payload.Metrics.Add(SparkplugPayloads.Data(metric, value, (ulong)captureMs, historical));
-            metric.Current = value;
+            if (historical)
+            {
+                // History goes out whole and leaves the current values alone: a record may be sent again after a
+                // reconnect, and what an earlier session already reported must not make it look unchanged.
+                payload.Metrics.Add(SparkplugPayloads.Data(metric, value, (ulong)captureMs, historical: true));
+            }
+            else if (metric.Current != value)
+            {
+                // Live data reports by exception: only what changed since the last data or birth.
+                payload.Metrics.Add(SparkplugPayloads.Data(metric, value, (ulong)captureMs, historical: false));
+                metric.Current = value;
+            }
         }
         if (payload.Metrics.Count == 0)
         {

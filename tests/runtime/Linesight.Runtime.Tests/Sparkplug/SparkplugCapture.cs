@@ -93,10 +93,11 @@ public sealed class SparkplugCapture : IAsyncDisposable
         }
     }
 
-    /// <summary>Every message so far, decoded by the independent schema; a payload it cannot decode fails the test.</summary>
+    /// <summary>Every Sparkplug B message so far (STATE aside), decoded by the independent schema; a payload it cannot decode fails the test.</summary>
     public async Task<List<SparkplugMessage>> DecodeAsync()
     {
-        var input = string.Join('\n', _lines) + "\n";
+        // STATE is the host's JSON, not Sparkplug B.
+        var input = string.Join('\n', _lines.Where(l => !l.StartsWith("spBv1.0/STATE/", StringComparison.Ordinal))) + "\n";
         var (code, stdout, stderr) = await RunCodecAsync(input, "decode");
         Assert.True(code == 0, $"decoder failed: {stderr}");
         var messages = new List<SparkplugMessage>();

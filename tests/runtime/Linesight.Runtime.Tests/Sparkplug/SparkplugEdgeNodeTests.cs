@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using Linesight.Inference.Manifests;
 using Linesight.Inference.Postprocessing;
