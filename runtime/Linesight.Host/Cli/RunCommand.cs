@@ -113,7 +113,9 @@ public static partial class RunCommand
         sinkOptions = BrokerSettings.Apply(sinkOptions, loaded, brokerOverridden: brokerOverride is not null || embedded is not null);
         using var outbox = DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox"));
         await using var sink = new MqttResultSink(sinkOptions, outbox, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
+        await using var sparkplug = SparkplugWiring.Create(loaded, sinkOptions, outboxOptions, brokerOverride is not null || embedded is not null, time, loggers);
+        var pipeline = session.CreatePipeline(sparkplug?.Alongside(sink) ?? sink, loggers.CreateLogger("Linesight.Pipeline"));
+        sparkplug?.ReportHealthOf(pipeline, McuLinkState(profile));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
         var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection };

@@ -36,6 +36,7 @@ public static class ConfigLoader
         Guard(origin, () => TopicLayout.Check(c.Stream, "$.stream"));
         Guard(origin, () => _ = new TopicLayout(c.Mqtt.TopicPrefix, c.Device.Site, c.Device.Line, c.Device.Id));
         Guard(origin, () => _ = BrokerAddress.Parse(c.Mqtt.Broker, "$.mqtt.broker"));
+        SparkplugSettings.Validate(c, origin);
         if (c.Mqtt.Qos is not (0 or 1))
         {
             throw StrictJson.Invalid(origin, "$.mqtt.qos", $"{c.Mqtt.Qos} is not supported for results (use 0 or 1)");

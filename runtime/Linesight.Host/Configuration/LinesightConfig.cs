@@ -119,7 +119,8 @@ public sealed record MqttConfig(
     IReadOnlyList<string>? FailoverBrokers = null,
     string ProtocolVersion = "5",
     TlsConfig? Tls = null,
-    CredentialsConfig? Credentials = null);
+    CredentialsConfig? Credentials = null,
+    SparkplugConfig? Sparkplug = null);
 
 /// <summary>TLS for mqtts:// brokers: the CA to trust (default: the system store) and an optional client certificate (PEM files).</summary>
 public sealed record TlsConfig(string? CaFile = null, string? CertFile = null, string? KeyFile = null);

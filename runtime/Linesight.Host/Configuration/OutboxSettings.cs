@@ -50,7 +50,7 @@ public static class OutboxSettings
     }
 
     /// <summary>Where a service keeps state: systemd's StateDirectory=, else the XDG state home.</summary>
-    private static string StateRoot()
+    internal static string StateRoot()
     {
         if (Environment.GetEnvironmentVariable("STATE_DIRECTORY") is { Length: > 0 } systemd)
         {

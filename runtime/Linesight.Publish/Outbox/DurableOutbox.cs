@@ -122,6 +122,18 @@ public sealed partial class DurableOutbox : IDisposable
     /// <summary>Records committed and not yet acknowledged.</summary>
     public long Depth => Stats.Depth;
 
+    /// <summary>Index of the newest committed record (-1: none yet); what a reader session started after (Sparkplug's historical flag).</summary>
+    public long LastIndex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _committedNext - 1;
+            }
+        }
+    }
+
     /// <summary>
     /// Stages one record (written by the next <see cref="Commit"/>). False only under
     /// <see cref="OverflowPolicy.Block"/> when the outbox is full: wait with <see cref="WaitForRoomAsync"/>.
