@@ -127,7 +127,7 @@ public static partial class RunCommand
             return new HealthReport(HealthReport.CurrentSchemaVersion, time.GetUtcNow(), Environment.ProcessId, Environment.ProcessPath ?? "",
                 BuildInfo.Version, BuildInfo.Commit, session.Identity.Id, ModelLoaded: true, session.Providers.Primary, expectedProvider,
                 pipeline.Metrics.FramesIn, pipeline.Delivered, pipeline.Metrics.InferenceErrors, double.IsNaN(p99) ? 0 : p99,
-                sink.Link.Connected, LineWiring.HealthState(session.LineStatus, profile));
+                sink.Link.Connected, LineWiring.HealthState(session.LineStatus, profile), profile.LatencyBudgetMs);
         }
         signals.Ready(status.Render(), Health);
         var statusTask = status.RunAsync(maxResults, stop, () => signals.Tick(status.Render, Health), statusStop.Token);
