@@ -50,7 +50,7 @@ public sealed class FullDiskInstallTests : IDisposable
 
         var r = await InstallOnFullDiskAsync(bundle, "512k");
 
-        Assert.Contains("cannot write slot b (No space left on device", r.Stderr, StringComparison.Ordinal);
+        Assert.True(r.Stderr.Contains("cannot write slot b (No space left on device", StringComparison.Ordinal), r.Stderr);
         Assert.Contains("the box stays on its current slot", r.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
         AssertBoxUntouched(r);
