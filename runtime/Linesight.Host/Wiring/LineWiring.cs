@@ -25,6 +25,7 @@ public sealed partial class LineSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _background;
     private readonly ILogger _log;
+    private volatile bool _closing;
 
     internal LineSession(string kind, ILineLinkStatus status, ITriggerSource? triggers, IRejectActuator? actuator, TriggerConfig? trigger, IAsyncDisposable? owned,
         Func<CancellationToken, Task>? background, ILogger log)
@@ -78,6 +79,10 @@ public sealed partial class LineSession : IAsyncDisposable
 
     internal void OnStateChanged()
     {
+        if (_closing)
+        {
+            return; // "closed" on the way out is no news
+        }
         var snapshot = Status.Snapshot();
         var state = HealthName(snapshot.State);
         if (snapshot.Alive)
@@ -93,6 +98,7 @@ public sealed partial class LineSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _closing = true;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _background.ConfigureAwait(false);
         if (_owned is not null)
