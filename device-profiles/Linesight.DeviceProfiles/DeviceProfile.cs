@@ -9,6 +9,7 @@ namespace Linesight.DeviceProfiles;
 /// <param name="Quantization">The QDQ preset `linesight quantize --profile` uses for this NPU.</param>
 /// <param name="Gpio">Trigger/reject wired straight to the board; null when the line MCU drives them.</param>
 /// <param name="LineMcu">Serial link to the line MCU; null when the board has none.</param>
+/// <param name="LatencyBudgetMs">Inference p99 (ms) a healthy box of this kind keeps: the install health gate's default budget.</param>
 /// <param name="Session">How ONNX Runtime builds sessions; null: ONNX Runtime's defaults (<see cref="SessionSettings.Default"/>).</param>
 /// <param name="Source">Free-text provenance: where the EP names and options come from (vendor documentation).</param>
 /// <param name="Schema">The editor hint <c>$schema</c>; never read by the runtime.</param>
@@ -26,7 +27,8 @@ public sealed record DeviceProfile(
     IReadOnlyList<CameraSettings>? Cameras = null,
     SessionSettings? Session = null,
     string? Source = null,
-    [property: JsonPropertyName("$schema")] string? Schema = null)
+    [property: JsonPropertyName("$schema")] string? Schema = null,
+    double? LatencyBudgetMs = null)
 {
     /// <summary>Session settings, ONNX Runtime's defaults when the profile has no <c>session</c> section.</summary>
     [JsonIgnore]

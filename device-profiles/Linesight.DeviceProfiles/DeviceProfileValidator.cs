@@ -13,6 +13,7 @@ internal static class DeviceProfileValidator
     public const int MinI2cAddress = 0x03;
     public const int MaxI2cAddress = 0x77;
     public const int MaxOptionLength = 1024;
+    public const int MaxLatencyBudgetMs = 60_000;
 
     /// <summary>Bounded because profile.schema.json spells out every allowed list length to keep CPU last.</summary>
     public const int MaxExecutionProviders = 8;
@@ -49,6 +50,11 @@ internal static class DeviceProfileValidator
         }
         Sensors(profile.SensorList, origin);
         Cameras(profile.CameraList, origin);
+        if (profile.LatencyBudgetMs is { } budget && !(budget is > 0 and <= MaxLatencyBudgetMs))
+        {
+            throw StrictJson.Invalid(origin, "$.latencyBudgetMs",
+                $"{budget.ToString(CultureInfo.InvariantCulture)} ms is out of range (0, {MaxLatencyBudgetMs}]");
+        }
         return profile;
     }
 

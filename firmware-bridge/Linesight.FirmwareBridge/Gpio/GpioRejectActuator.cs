@@ -49,6 +49,9 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
 
     public long PulsesFired { get; private set; }
 
+    /// <summary>Times a missed deadline put the output into its held (fail-safe) state.</summary>
+    public long FailSafesEntered { get; private set; }
+
     public bool InFailSafe
     {
         get
@@ -72,6 +75,7 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
                 if (_onMiss == MissedDeadlinePolicy.EnterFailSafe && !_failSafe)
                 {
                     _failSafe = true;
+                    FailSafesEntered++;
                     _controller.Write(_pin, _active);
                 }
             }

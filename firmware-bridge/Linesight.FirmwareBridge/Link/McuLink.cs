@@ -15,7 +15,7 @@ namespace Linesight.FirmwareBridge.Link;
 /// goes silent or fails safe. One read loop (System.IO.Pipelines) and one 10 ms housekeeping loop; the link owns
 /// <paramref name="stream"/> and disposes it.
 /// </summary>
-public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider time) : ITriggerSource, IRejectActuator, IAsyncDisposable
+public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider time) : ITriggerSource, IRejectActuator, ILineLinkStatus, IAsyncDisposable
 {
     private static readonly TimeSpan HelloRetryInterval = TimeSpan.FromSeconds(1);
 
@@ -95,6 +95,28 @@ public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider 
 
     /// <summary>Blocks of ADC samples from the MCU (bounded, oldest dropped when nobody reads).</summary>
     public ChannelReader<SensorBlock> SensorBlocks => _sensors.Reader;
+
+    /// <summary>The link as status, health report and install gate see it; <see cref="Name"/> is its transport.</summary>
+    public LineLinkSnapshot Snapshot()
+    {
+        LinkState state;
+        long lastHeard;
+        lock (_gate)
+        {
+            state = _state;
+            lastHeard = _lastHeard;
+        }
+        var silentFor = state is LinkState.Silent or LinkState.Closed && lastHeard != 0 ? time.GetElapsedTime(lastHeard) : (TimeSpan?)null;
+        var line = state switch
+        {
+            LinkState.Connecting => LineLinkState.Connecting,
+            LinkState.Up => LineLinkState.Up,
+            LinkState.Silent => LineLinkState.Silent,
+            LinkState.FailSafe => LineLinkState.FailSafe,
+            _ => LineLinkState.Closed,
+        };
+        return new LineLinkSnapshot(line, Name, Counters.LateDecisions, Counters.FailSafeCommands + Counters.FailSafePeriods, silentFor);
+    }
 
     /// <summary>Opens the session: Hello (with heartbeat and fail-safe settings), Capabilities, a first clock sync.</summary>
     public async Task<McuInfo> ConnectAsync(CancellationToken cancellationToken)
@@ -713,6 +735,10 @@ public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider 
             if (next == LinkState.Silent)
             {
                 Interlocked.Increment(ref Counters.SilentPeriodsValue);
+            }
+            else if (next == LinkState.FailSafe)
+            {
+                Interlocked.Increment(ref Counters.FailSafePeriodsValue);
             }
             _state = next;
         }

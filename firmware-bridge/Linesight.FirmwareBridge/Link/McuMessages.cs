@@ -29,6 +29,7 @@ public sealed class LinkCounters
     internal long RefusedDecisionsValue;
     internal long FailSafeCommandsValue;
     internal long SilentPeriodsValue;
+    internal long FailSafePeriodsValue;
 
     public long FramesReceived => Interlocked.Read(ref FramesReceivedValue);
 
@@ -55,4 +56,7 @@ public sealed class LinkCounters
     public long FailSafeCommands => Interlocked.Read(ref FailSafeCommandsValue);
 
     public long SilentPeriods => Interlocked.Read(ref SilentPeriodsValue);
+
+    /// <summary>Times the MCU was seen entering its fail-safe (host silence, a commanded fail-safe, boot).</summary>
+    public long FailSafePeriods => Interlocked.Read(ref FailSafePeriodsValue);
 }

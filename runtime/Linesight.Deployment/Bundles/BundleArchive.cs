@@ -85,7 +85,7 @@ public static class BundleArchive
             return ReadCore(archive, origin, trustedKeys, requireSignature, extractTo);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException
-            or OverflowException or NotSupportedException || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException))
+            or OverflowException or NotSupportedException || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException and not SlotWriteException))
         {
             throw new DeploymentException($"{origin}: not a readable bundle (truncated or corrupt: {e.Message})", inner: e);
         }
@@ -204,9 +204,13 @@ public static class BundleArchive
             {
                 throw new DeploymentException($"{origin}: {listed.Path}: escapes the slot");
             }
-            Directory.CreateDirectory(Path.GetDirectoryName(targetPath)!);
-            File.Delete(targetPath); // a model-only bundle overwrites the copied file, never writes through a link
-            target = new FileStream(targetPath, FileMode.CreateNew, FileAccess.Write);
+            target = WritingSlot(() =>
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(targetPath)!);
+                File.Delete(targetPath); // a model-only bundle overwrites the copied file, never writes through a link
+                // Unbuffered: every write error surfaces here, none is left for Dispose to throw over ours.
+                return new FileStream(targetPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+            });
         }
         using (target)
         {
@@ -219,7 +223,11 @@ public static class BundleArchive
                 while ((read = data.Read(buffer)) > 0)
                 {
                     hash.AppendData(buffer.AsSpan(0, read));
-                    target?.Write(buffer.AsSpan(0, read));
+                    if (target is not null)
+                    {
+                        var length = read;
+                        WritingSlot(() => target.Write(buffer, 0, length));
+                    }
                     total += read;
                 }
             }
@@ -227,7 +235,10 @@ public static class BundleArchive
             {
                 throw new DeploymentException($"{origin}: {listed.Path}: only {total} of {listed.Size} bytes (truncated bundle)");
             }
-            target?.Flush(flushToDisk: true);
+            if (target is not null)
+            {
+                WritingSlot(() => target.Flush(flushToDisk: true));
+            }
         }
         if (Convert.ToHexStringLower(hash.GetHashAndReset()) != listed.Sha256)
         {
@@ -236,6 +247,25 @@ public static class BundleArchive
         if (targetPath is not null && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(targetPath, ModeFor(listed.Executable));
+        }
+    }
+
+    /// <summary>Runs a write into the slot; its I/O errors (a full disk) are the box's, not the bundle's.</summary>
+    private static void WritingSlot(Action write) => WritingSlot(() =>
+    {
+        write();
+        return true;
+    });
+
+    private static T WritingSlot<T>(Func<T> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (IOException e) when (e is not SlotWriteException)
+        {
+            throw new SlotWriteException(e);
         }
     }
 
@@ -274,3 +304,6 @@ public static class BundleArchive
         }
     }
 }
+
+/// <summary>Writing an extracted file failed (e.g. the disk is full): the box's fault, reported by the installer.</summary>
+public sealed class SlotWriteException(IOException inner) : IOException(inner.Message, inner);

@@ -15,7 +15,7 @@ namespace Linesight.Deployment.Install;
 /// <param name="RestartCommand">How to restart the service (default: systemctl restart linesight.service).</param>
 /// <param name="HealthTimeoutSeconds">How long a new slot has to report healthy before it is rolled back.</param>
 /// <param name="MaxBoots">Starts allowed during the trial; one more is a crash loop and rolls back.</param>
-/// <param name="LatencyBudgetMs">Inference p99 the new slot must stay within; null: not judged.</param>
+/// <param name="LatencyBudgetMs">Inference p99 the new slot must stay within; null: the device profile's latencyBudgetMs (reported in the health file), else not judged.</param>
 /// <param name="RequireBroker">The new slot must be online on MQTT to pass.</param>
 /// <param name="OutcomeBroker">mqtt://host:port to publish the deploy outcome to (retained); null: not published.</param>
 /// <param name="OutcomeTopic">Topic of the retained outcome, e.g. linesight/plant/line1/box7/deploy.</param>

@@ -9,7 +9,11 @@ namespace Linesight.Deployment.Install;
 /// </summary>
 /// <param name="BinaryPath">The running binary, symlinks resolved: tells which slot is really running.</param>
 /// <param name="ExpectedExecutionProvider">The profile's first execution provider.</param>
-/// <param name="McuLink">"absent" (no line MCU in the profile), "simulated", "alive" or "lost".</param>
+/// <param name="McuLink">
+/// The line link: "absent" (no line), "simulated", "unmonitored" (the profile wires an MCU the config does not drive),
+/// or the driven link's state: "connecting", "up", "silent", "fail-safe", "closed".
+/// </param>
+/// <param name="LatencyBudgetMs">The device profile's inference p99 budget; null when the profile sets none.</param>
 public sealed record HealthReport(
     int SchemaVersion,
     DateTimeOffset Time,
@@ -26,9 +30,13 @@ public sealed record HealthReport(
     long InferenceErrors,
     double LatencyP99Ms,
     bool BrokerOnline,
-    string McuLink)
+    string McuLink,
+    double? LatencyBudgetMs = null)
 {
     public const int CurrentSchemaVersion = 1;
+
+    /// <summary>Line link states in which the line can be driven (a health gate's "MCU link alive").</summary>
+    public static IReadOnlySet<string> AliveLinkStates { get; } = new HashSet<string>(StringComparer.Ordinal) { "absent", "simulated", "unmonitored", "up" };
 
     /// <summary>Writes <paramref name="path"/> through a temporary file and a rename, so readers never see half a report.</summary>
     public void WriteAtomically(string path)
@@ -62,7 +70,8 @@ public static class HealthGate
     /// <summary>
     /// Healthy when the report comes from a binary inside <paramref name="slotPath"/>, the model is loaded on the expected
     /// execution provider, frames have flowed since <paramref name="earlier"/> (same process), p99 latency is within the
-    /// budget, the broker is online (if required) and the MCU link is not lost.
+    /// budget (the box policy's, else the device profile's), the broker is online (if required) and the line MCU link is
+    /// alive (a silent, failing-safe or closed link does not commit).
     /// </summary>
     public static HealthVerdict Judge(HealthReport? report, HealthReport? earlier, string slotPath, BoxPolicy policy)
     {
@@ -87,17 +96,18 @@ public static class HealthGate
         {
             return new(false, $"frames are not flowing yet ({report.FramesIn} frames in)");
         }
-        if (policy.LatencyBudgetMs is { } budget && !(report.LatencyP99Ms <= budget))
+        if ((policy.LatencyBudgetMs ?? report.LatencyBudgetMs) is { } budget && !(report.LatencyP99Ms <= budget))
         {
-            return new(false, $"inference p99 {report.LatencyP99Ms:0.0} ms is over the budget of {budget:0.0} ms");
+            var whose = policy.LatencyBudgetMs is null ? "the profile's budget" : "the budget";
+            return new(false, $"inference p99 {report.LatencyP99Ms:0.0} ms is over {whose} of {budget:0.0} ms");
         }
         if (policy.RequireBroker && !report.BrokerOnline)
         {
             return new(false, "MQTT broker is not online");
         }
-        if (report.McuLink == "lost")
+        if (!HealthReport.AliveLinkStates.Contains(report.McuLink))
         {
-            return new(false, "the line MCU link is lost");
+            return new(false, $"the line MCU link is {report.McuLink}, not up");
         }
         return new(true, $"healthy: {report.FramesIn} frames, p99 {report.LatencyP99Ms:0.0} ms on {report.ExecutionProvider}, broker {(report.BrokerOnline ? "online" : "not required")}, MCU {report.McuLink}");
     }

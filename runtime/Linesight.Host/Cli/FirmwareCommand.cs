@@ -117,7 +117,7 @@ public static class FirmwareCommand
         var json = CommonOptions.JsonOption();
         var file = new Argument<string>("firmware") { Description = "Intel HEX (.hex) or raw binary (.bin) image." };
         var flash = new Command("flash", "Flash the MCU firmware through its ROM bootloader, with read-back verify.") { port, baud, protocol, address, entry, go, json, file };
-        flash.SetAction((parse, _) => CliOutcome.GuardAsync("firmware flash", () =>
+        flash.SetAction((parse, cancel) => CliOutcome.GuardAsync("firmware flash", async () =>
         {
             if (parse.GetRequiredValue(protocol) != "stm32")
             {
@@ -129,15 +129,15 @@ public static class FirmwareCommand
             GpioController? gpio = null;
             try
             {
-                var boot = BootloaderEntry.Parse(parse.GetRequiredValue(entry), serial, () => gpio = OpenGpio());
-                boot.EnterBootloader();
+                var boot = BootloaderEntry.Parse(parse.GetRequiredValue(entry), new SerialPortControlLines(serial), () => gpio = OpenGpio(), TimeProvider.System);
+                await boot.EnterBootloaderAsync(cancel);
                 serial.DiscardInBuffer();
                 var surface = ConsoleSurface.ForStandardError();
                 var report = Stm32Flasher.Flash(new Stm32Bootloader(serial.BaseStream), image, parse.GetValue(go), surface.Interactive ? new TerminalProgress(surface) : null);
                 surface.EndStatus();
                 if (!parse.GetValue(go))
                 {
-                    boot.ResetToApplication();
+                    await boot.ResetToApplicationAsync(cancel);
                 }
                 Print(report, parse.GetValue(json));
             }
@@ -145,7 +145,7 @@ public static class FirmwareCommand
             {
                 gpio?.Dispose();
             }
-            return Task.FromResult(CliOutcome.Success);
+            return CliOutcome.Success;
         }));
         return flash;
     }

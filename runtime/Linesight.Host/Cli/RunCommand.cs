@@ -118,7 +118,7 @@ public static partial class RunCommand
         sparkplug?.ReportHealthOf(pipeline, McuLinkState(profile));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection };
+        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection, Line = session.LineStatus };
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -129,7 +129,7 @@ public static partial class RunCommand
             return new HealthReport(HealthReport.CurrentSchemaVersion, time.GetUtcNow(), Environment.ProcessId, Environment.ProcessPath ?? "",
                 BuildInfo.Version, BuildInfo.Commit, session.Identity.Id, ModelLoaded: true, session.Providers.Primary, expectedProvider,
                 pipeline.Metrics.FramesIn, pipeline.Delivered, pipeline.Metrics.InferenceErrors, double.IsNaN(p99) ? 0 : p99,
-                sink.Link.Connected, McuLinkState(profile));
+                sink.Link.Connected, LineWiring.HealthState(session.LineStatus, profile), profile.LatencyBudgetMs);
         }
         signals.Ready(status.Render(), Health);
         var statusTask = status.RunAsync(maxResults, stop, () => signals.Tick(status.Render, Health), statusStop.Token);
@@ -168,14 +168,6 @@ public static partial class RunCommand
         return undelivered == 0 ? CliOutcome.Success : CliOutcome.Failure;
     }
 
-    /// <summary>The line MCU as the health report states it; the firmware bridge reports "alive"/"lost" once it is wired in.</summary>
-    private static string McuLinkState(DeviceProfile profile) => profile.LineMcu switch
-    {
-        null => "absent",
-        { Simulated: true } => "simulated",
-        _ => "unmonitored",
-    };
-
     private static DateTimeOffset ProcessStart()
     {
         using var self = System.Diagnostics.Process.GetCurrentProcess();
@@ -212,6 +204,8 @@ public static partial class RunCommand
         public SensorSet? Sensors { get; init; }
 
         public Inspection.InspectionStage? Inspection { get; init; }
+
+        public Linesight.Line.ILineLinkStatus? Line { get; init; }
 
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
@@ -279,7 +273,8 @@ public static partial class RunCommand
                 : $"outbox {outbox.Depth}";
             var verdicts = Inspection is not { } inspection ? ""
                 : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
-                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
+                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "")
+                    + (Line is { } line ? " | " + LineSession.Describe(line.Snapshot()) : "");
             return string.Create(CultureInfo.InvariantCulture,
                 $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
         }

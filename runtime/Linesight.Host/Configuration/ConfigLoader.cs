@@ -141,6 +141,7 @@ public static class ConfigLoader
             Guard(origin, () => gate.Validate("$.source.motionGate"));
         }
         InspectionConfigRules.Validate(c.Chain, c.Inspection, origin);
+        LineConfigRules.Validate(c, origin);
         return c;
     }
 

@@ -53,7 +53,7 @@ public sealed record VibrationConfig(
     int SimulatedFaultEvery = 0);
 
 /// <summary>What a failed part triggers: a reject through <see cref="Actuator"/> that must be confirmed within <see cref="DeadlineMs"/> of capture.</summary>
-/// <param name="Actuator">"simulated" in this build (the firmware bridge adds the MCU and GPIO actuators).</param>
+/// <param name="Actuator">"simulated", "mcu" (the line MCU's ejector, deadline in the MCU's clock) or "gpio" (a pulse on the line's reject output); mcu and gpio need the matching "line".</param>
 /// <param name="FailSafe">What a missed or refused reject does: "alarm" (log and count) or "stop-line" (also stop the pipeline).</param>
 public sealed record RejectConfig(
     string Actuator = "simulated",

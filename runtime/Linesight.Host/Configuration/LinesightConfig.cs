@@ -17,7 +17,8 @@ public sealed record LinesightConfig(
     string Profile = "simulated",
     IReadOnlyList<SensorConfig>? Sensors = null,
     ChainConfig? Chain = null,
-    InspectionConfig? Inspection = null);
+    InspectionConfig? Inspection = null,
+    LineConfig? Line = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);

@@ -61,8 +61,8 @@ public sealed class InspectionStage(
         else
         {
             Interlocked.Increment(ref _failed);
-            // The budget runs from capture: time already spent queueing and inferring counts against it.
-            rejects?.Request(partId, frame.CaptureTimestamp + (long)(rejectDeadline.TotalSeconds * time.TimestampFrequency));
+            // The budget runs from the trigger (or the capture): time already spent queueing and inferring counts against it.
+            rejects?.Request(partId, (frame.TriggerTimestamp ?? frame.CaptureTimestamp) + (long)(rejectDeadline.TotalSeconds * time.TimestampFrequency));
         }
         if (snapshots is not null && ((!verdict.Pass && snapshotOnFail) | snapshots.TakeRequest()))
         {

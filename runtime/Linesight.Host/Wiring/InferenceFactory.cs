@@ -34,14 +34,16 @@ public sealed record LineInference(IFrameInference Inference, ModelSession Prima
 /// <summary>Builds the pipeline's inference from a config: one model, or a chain, wrapped in the inspection rules when configured.</summary>
 public static class InferenceFactory
 {
-    /// <summary>Reject actuators by config name (the firmware bridge registers the MCU and GPIO ones).</summary>
-    public static IRejectActuator CreateActuator(RejectConfig reject, TimeProvider time, string origin) => reject.Actuator switch
+    /// <summary>Reject actuators by config name: the simulated one, or the line's own (MCU or GPIO, from <paramref name="line"/>).</summary>
+    public static IRejectActuator CreateActuator(RejectConfig reject, LineSession? line, TimeProvider time, string origin) => reject.Actuator switch
     {
         "simulated" => new SimulatedRejectActuator(TimeSpan.FromMilliseconds(reject.SimulatedLatencyMs), time),
-        _ => throw Linesight.Configuration.StrictJson.Invalid(origin, "$.inspection.reject.actuator", $"'{reject.Actuator}' is not a reject actuator this build provides (simulated)"),
+        "mcu" or "gpio" when line is { Actuator: { } own } && line.Kind == reject.Actuator => own,
+        "mcu" or "gpio" => throw Linesight.Configuration.StrictJson.Invalid(origin, "$.inspection.reject.actuator", $"'{reject.Actuator}' needs \"line\": {{ \"type\": \"{reject.Actuator}\" }}"),
+        _ => throw Linesight.Configuration.StrictJson.Invalid(origin, "$.inspection.reject.actuator", $"'{reject.Actuator}' is not a reject actuator (simulated, mcu or gpio)"),
     };
 
-    public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine)
+    public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine, LineSession? line = null)
     {
         var config = loaded.Config;
         var sessions = new List<ModelSession>();
@@ -68,7 +70,7 @@ public static class InferenceFactory
                 inspection.Lines?.MaxSkewDegrees);
             var v = inspection.Vibration;
             var rejects = inspection.Reject is { } r
-                ? new RejectDispatcher(CreateActuator(r, time, loaded.Origin), r.FailSafe, stopLine, time, loggers.CreateLogger("Linesight.Reject"))
+                ? new RejectDispatcher(CreateActuator(r, line, time, loaded.Origin), r.FailSafe, stopLine, time, loggers.CreateLogger("Linesight.Reject"))
                 : null;
             var snapshots = inspection.Snapshots is { } s
                 ? new SnapshotWriter(Path.Combine(loaded.BaseDirectory, s.Directory), s.Keep, time, loggers.CreateLogger("Linesight.Snapshots"))

@@ -41,9 +41,22 @@ public sealed class ConfiguredPipeline : IAsyncDisposable
     /// <summary>The inspection around the models (verdicts, rejects, snapshots), when configured.</summary>
     public InspectionStage? Inspection { get; init; }
 
+    /// <summary>The line link (MCU, GPIO or simulated) when the config has a "line"; disposed after the models.</summary>
+    public LineSession? Line { get; internal set; }
+
+    /// <summary>How the line link is doing (status line, health report, MQTT health message); null without a "line".</summary>
+    public Linesight.Line.ILineLinkStatus? LineStatus => Line?.Status;
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
-    public ValueTask DisposeAsync() => _session.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _session.DisposeAsync().ConfigureAwait(false);
+        if (Line is not null)
+        {
+            await Line.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }
 
 /// <summary>A synchronously disposed session seen as an asynchronous one.</summary>
@@ -61,6 +74,27 @@ public static class PipelineWiring
 {
     /// <param name="stopLine">Stops the line as a signal would (a reject fail-safe may ask for it).</param>
     public static async Task<ConfiguredPipeline> LoadAsync(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory loggers, Action stopLine)
+    {
+        // The line first: the inspection's reject actuator and the triggered capture need it.
+        var line = await LineWiring.StartAsync(loaded, profile, time, loggers, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            var configured = await LoadModelsAsync(loaded, profile, sensors, time, loggers, stopLine, line).ConfigureAwait(false);
+            configured.Line = line;
+            return configured;
+        }
+        catch
+        {
+            if (line is not null)
+            {
+                await line.DisposeAsync().ConfigureAwait(false);
+            }
+            throw;
+        }
+    }
+
+    private static async Task<ConfiguredPipeline> LoadModelsAsync(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory loggers, Action stopLine,
+        LineSession? line)
     {
         var config = loaded.Config;
         var baseDirectory = loaded.BaseDirectory;
@@ -87,14 +121,14 @@ public static class PipelineWiring
         if (config.Chain is not null || config.Inspection is not null)
         {
             // A chain of models and/or verdicts over them (issue 5): the inspection line.
-            var line = InferenceFactory.Create(loaded, profile, time, loggers, stopLine);
-            var lineFrames = await AwaitSourceAsync(sourceReady, line).ConfigureAwait(false);
+            var inspected = InferenceFactory.Create(loaded, profile, time, loggers, stopLine, line);
+            var lineFrames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, inspected).ConfigureAwait(false), line, time, loggers);
             var lineOptions = new PipelineOptions(config.Stream, lineFrames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-            return new ConfiguredPipeline(line, line.Inference.Model, line.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
-                (sink, logger) => new InferencePipeline(lineFrames.Source, line.Inference, sink, lineOptions, time, logger)) { Inspection = line.Inspection };
+            return new ConfiguredPipeline(inspected, inspected.Inference.Model, inspected.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
+                (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger)) { Inspection = inspected.Inspection };
         }
         var model = PipelineModel.Load(loaded, profile, sensors, time);
-        var frames = await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false);
+        var frames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false), line, time, loggers);
         var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
         return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
             (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner };

@@ -102,6 +102,17 @@ public sealed class DeviceProfileCatalogTests : IDisposable
         Assert.Null(SchemaValidator.Errors(path));
     }
 
+    [Fact]
+    public void A_latency_budget_is_read_and_accepted_by_the_schema()
+    {
+        var doc = Base();
+        doc["latencyBudgetMs"] = 120.5;
+        var path = Write(doc.ToJsonString());
+        Assert.Equal(120.5, DeviceProfileCatalog.LoadFile(path).LatencyBudgetMs);
+        Assert.Null(SchemaValidator.Errors(path));
+        Assert.Equal(5000, DeviceProfileCatalog.Load("simulated").LatencyBudgetMs);
+    }
+
     /// <summary>Each mutation of a valid profile must be refused by the loader (naming the path) and by the schema.</summary>
     public static TheoryData<string, string> Mutations() => new()
     {
@@ -150,6 +161,9 @@ public sealed class DeviceProfileCatalogTests : IDisposable
         { "free dimension with a blank name", "$.session.freeDimensionOverrides" },
         { "relative cache directory", "$.session.optimizedModelCacheDir" },
         { "empty cache directory", "$.session.optimizedModelCacheDir" },
+        { "latency budget zero", "$.latencyBudgetMs" },
+        { "latency budget over a minute", "$.latencyBudgetMs" },
+        { "latency budget as a string", "$.latencyBudgetMs" },
     };
 
     [Theory]
@@ -268,6 +282,9 @@ public sealed class DeviceProfileCatalogTests : IDisposable
             case "spi sensor with an address": spi["address"] = 0x53; break;
             case "sensor bus unknown": i2c["bus"] = "onewire"; break;
             case "sample rate zero": i2c["sampleRateHz"] = 0; break;
+            case "latency budget zero": doc["latencyBudgetMs"] = 0; break;
+            case "latency budget over a minute": doc["latencyBudgetMs"] = 60_001; break;
+            case "latency budget as a string": doc["latencyBudgetMs"] = "50"; break;
             case "baud rate zero": doc["lineMcu"]!["baudRate"] = 0; break;
             case "baud rate negative": doc["lineMcu"]!["baudRate"] = -9600; break;
             case "fps zero": camera["fps"] = 0; break;

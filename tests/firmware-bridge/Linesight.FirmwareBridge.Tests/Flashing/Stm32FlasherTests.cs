@@ -1,7 +1,5 @@
-using System.Device.Gpio;
 using System.IO.Ports;
 using Linesight.FirmwareBridge.Flashing;
-using Linesight.FirmwareBridge.Gpio;
 using Linesight.FirmwareBridge.Serial;
 using Linesight.FirmwareBridge.Tests.Support;
 
@@ -85,23 +83,6 @@ public class Stm32FlasherTests
         var e = Assert.Throws<FirmwareException>(() => Flash(sim, image, go: false));
 
         Assert.StartsWith("verify failed at 0x08002345: wrote 0xA5, read back 0x00", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Gpio_boot_entry_raises_boot0_around_a_reset_pulse()
-    {
-        var driver = new SimulatedGpioDriver(TimeProvider.System);
-        using var gpio = new GpioController(driver);
-        var entry = BootloaderEntry.Parse("gpio:5:6", null, () => gpio);
-
-        entry.EnterBootloader();
-
-        Assert.Equal(PinValue.High, gpio.Read(5));
-        var reset = driver.OutputHistory(6).Select(h => h.Value).ToList();
-        Assert.Equal([PinValue.Low, PinValue.High], reset.TakeLast(2));
-        entry.ResetToApplication();
-        Assert.Equal(PinValue.Low, gpio.Read(5));
-        Assert.Throws<FirmwareException>(() => BootloaderEntry.Parse("gpio:5:5", null, () => gpio));
     }
 
     internal static FlashReport Flash(Stm32BootloaderSimulator sim, FirmwareImage image, bool go, IProgress<FlashProgress>? progress = null)

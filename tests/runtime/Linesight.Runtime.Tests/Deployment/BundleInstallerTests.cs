@@ -74,6 +74,20 @@ public sealed class BundleInstallerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_slot_whose_line_mcu_is_silent_does_not_commit()
+    {
+        var policy = _box.Policy(_bundles.PublicKey);
+        Assert.True((await _box.Installer(policy).InstallAsync(_bundles.Full("v1", FakeBox.HealthyBinary("v1", mcuLink: "up")), CancellationToken.None)).Succeeded);
+
+        var outcome = await _box.Installer(policy with { HealthTimeoutSeconds = 8 })
+            .InstallAsync(_bundles.Full("v2", FakeBox.HealthyBinary("v2", mcuLink: "silent"), version: "2.0.0"), CancellationToken.None);
+
+        Assert.Equal(DeployOutcome.RolledBack, outcome.Outcome);
+        Assert.Contains("the line MCU link is silent, not up", outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal(Slot.A, _box.Layout.ActiveSlot());
+    }
+
+    [Fact]
     public async Task A_crash_loop_is_rolled_back_by_the_guard_after_max_boots()
     {
         var policy = _box.Policy(_bundles.PublicKey);

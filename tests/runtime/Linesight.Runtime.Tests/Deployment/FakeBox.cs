@@ -57,7 +57,7 @@ public sealed class FakeBox : IDisposable
     public string ServiceLog => File.Exists(Path.Combine(_dir.Path, "service.log")) ? File.ReadAllText(Path.Combine(_dir.Path, "service.log")) : "";
 
     /// <summary>A stand-in runtime that reports health like `linesight run --health-file` (frames counting up).</summary>
-    public static string HealthyBinary(string marker, bool brokerOnline = true, double p99 = 3.5) => $$"""
+    public static string HealthyBinary(string marker, bool brokerOnline = true, double p99 = 3.5, string mcuLink = "absent") => $$"""
         #!/bin/sh
         # {{marker}}
         while [ $# -gt 0 ]; do [ "$1" = --health-file ] && health="$2"; shift; done
@@ -65,7 +65,7 @@ public sealed class FakeBox : IDisposable
         trap 'exit 0' TERM
         while true; do
           n=$((n + 1))
-          printf '{"schemaVersion":1,"time":"2026-01-01T00:00:00Z","processId":%d,"binaryPath":"%s","version":"{{marker}}","commit":"c","modelId":"m","modelLoaded":true,"executionProvider":"CPU","expectedExecutionProvider":"CPU","framesIn":%d,"resultsDelivered":%d,"inferenceErrors":0,"latencyP99Ms":{{p99.ToString(CultureInfo.InvariantCulture)}},"brokerOnline":{{(brokerOnline ? "true" : "false")}},"mcuLink":"absent"}' $$ "$self" $n $n > "$health.partial"
+          printf '{"schemaVersion":1,"time":"2026-01-01T00:00:00Z","processId":%d,"binaryPath":"%s","version":"{{marker}}","commit":"c","modelId":"m","modelLoaded":true,"executionProvider":"CPU","expectedExecutionProvider":"CPU","framesIn":%d,"resultsDelivered":%d,"inferenceErrors":0,"latencyP99Ms":{{p99.ToString(CultureInfo.InvariantCulture)}},"brokerOnline":{{(brokerOnline ? "true" : "false")}},"mcuLink":"{{mcuLink}}"}' $$ "$self" $n $n > "$health.partial"
           mv "$health.partial" "$health"
           sleep 0.2
         done

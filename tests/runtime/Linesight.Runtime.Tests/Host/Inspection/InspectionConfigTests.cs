@@ -59,7 +59,7 @@ public sealed class InspectionConfigTests : IDisposable
     [Fact]
     public void An_unknown_reject_actuator_is_a_configuration_error_naming_it()
     {
-        var e = Assert.Throws<ConfigurationException>(() => Linesight.Host.Wiring.InferenceFactory.CreateActuator(new RejectConfig("plc"), TimeProvider.System, "line.json"));
+        var e = Assert.Throws<ConfigurationException>(() => Linesight.Host.Wiring.InferenceFactory.CreateActuator(new RejectConfig("plc"), null, TimeProvider.System, "line.json"));
         Assert.Contains("$.inspection.reject.actuator", e.Message, StringComparison.Ordinal);
         Assert.Contains("'plc'", e.Message, StringComparison.Ordinal);
     }
