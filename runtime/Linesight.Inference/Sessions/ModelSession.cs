@@ -172,6 +172,13 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// </summary>
     public IResultPayload Postprocess() => _postprocessors[0].Process(_modelOutputs);
 
+    /// <summary>
+    /// As <see cref="Postprocess()"/>, overwriting <paramref name="reuse"/> (a payload of this session the caller is done with)
+    /// where the post-processor can — classification can — so that a caller that consumes each result before the next frame
+    /// allocates nothing per frame.
+    /// </summary>
+    public IResultPayload Postprocess(IResultPayload? reuse) => _postprocessors[0].Process(_modelOutputs, reuse);
+
     /// <summary>Makes a run in progress return early (ONNX Runtime's terminate flag); for shutdown.</summary>
     public void Terminate() => _runOptions.Terminate = true;
 
