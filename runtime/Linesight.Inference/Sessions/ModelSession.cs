@@ -20,7 +20,7 @@ namespace Linesight.Inference.Sessions;
 /// The engine path (<see cref="Run(Frame)"/>: pre-processing into the pinned input, then ONNX Runtime writing into
 /// the pinned outputs) allocates nothing once warm. It runs through an <see cref="OrtIoBinding"/> bound once
 /// at load: the collection overloads of <c>InferenceSession.Run</c> build name and handle arrays on every
-/// call. Post-processing (<see cref="Postprocess"/>) still allocates its result object; pooling results
+/// call. Post-processing (<see cref="Postprocess()"/>) still allocates its result object; pooling results
 /// belongs to a later issue, which is why the two halves stay separate.
 /// </remarks>
 public sealed class ModelSession : IFrameInference, IDisposable
@@ -146,7 +146,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// <summary>
     /// The engine path: pre-processes <paramref name="frame"/> into the pinned input tensor and runs the model
     /// into the pinned output tensors. Allocates nothing once warm. <see cref="StageTimings.PostprocessMicros"/>
-    /// is 0; call <see cref="Postprocess"/> for the result.
+    /// is 0; call <see cref="Postprocess()"/> for the result.
     /// </summary>
     public StageTimings Run(Frame frame)
         => Run(frame, Manifest.Inputs[0].Image!.Crop ?? PixelRegion.Whole(frame.Width, frame.Height), rotate180: false);

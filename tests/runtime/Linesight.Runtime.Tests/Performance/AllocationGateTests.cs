@@ -4,11 +4,11 @@ using System.Text.Json;
 using Linesight.DeviceProfiles;
 using Linesight.Frames;
 using Linesight.Inference.Manifests;
-using Linesight.Inference.Postprocessing;
 using Linesight.Inference.Sessions;
 using Linesight.Ingest.ImageFolder;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Outbox;
+using Linesight.Results;
 using Linesight.Runtime.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -32,7 +32,7 @@ public sealed class AllocationGateTests
             ModelManifestReader.ReadFile(Repo.OrientationManifest), DeviceProfileCatalog.Load("simulated"));
         using var outbox = DurableOutbox.Open(new OutboxOptions(Path.Combine(dir.Path, "outbox")), TimeProvider.System, NullLogger.Instance);
         var image = DecodedImage.DecodeFile(Path.Combine(Repo.SampleLabels, "label-01-a.png"));
-        var line = new GateLine(session, outbox, new FramePool(image.Width, image.Height, PixelFormat.Rgb24, "camera0"), image.Rgb);
+        using var line = new GateLine(session, outbox, new FramePool(image.Width, image.Height, PixelFormat.Rgb24, "camera0"), image.Rgb);
 
         line.Run(Warmup);
         var before = GC.GetAllocatedBytesForCurrentThread();
@@ -78,7 +78,7 @@ public sealed class AllocationGateTests
     }
 
     /// <summary>What the inference thread and the outbox intake do per frame, on one thread so that every byte is counted.</summary>
-    private sealed class GateLine(ModelSession session, DurableOutbox outbox, FramePool camera, ReadOnlyMemory<byte> scene)
+    private sealed class GateLine(ModelSession session, DurableOutbox outbox, FramePool camera, ReadOnlyMemory<byte> scene) : IDisposable
     {
         private readonly ArrayBufferWriter<byte> _message = new(4096);
         private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>());
@@ -109,5 +109,7 @@ public sealed class AllocationGateTests
                 outbox.Commit();
             }
         }
+
+        public void Dispose() => _json.Dispose();
     }
 }
