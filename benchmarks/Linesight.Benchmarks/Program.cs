@@ -6,6 +6,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Exporters.Csv;
+using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
@@ -28,7 +29,7 @@ var config = ManualConfig.CreateEmpty()
         .WithId("short"))
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumnProvider(DefaultColumnProviders.Instance)
-    .AddExporter(MarkdownExporter.GitHub, CsvExporter.Default)
+    .AddExporter(MarkdownExporter.GitHub, CsvExporter.Default, JsonExporter.Brief)
     .AddLogger(BenchmarkDotNet.Loggers.ConsoleLogger.Default)
     .WithArtifactsPath(artifacts)
     .WithOptions(ConfigOptions.DisableLogFile);
