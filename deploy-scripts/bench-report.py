@@ -146,7 +146,8 @@ if brief:
     out.append("| workload | mean | median | allocated B/op | CI budget B/op |")
     out.append("|---|---|---|---|---|")
     for b in brief.get("Benchmarks", []):
-        name = b.get("Parameters", "").split("Workload=", 1)[-1]
+        full = re.search(r'Workload: "(.*)"\)$', b.get("FullName", ""))
+        name = full.group(1) if full else b.get("Parameters", "").split("Workload=", 1)[-1]
         st = b.get("Statistics") or {}
         mean, median = st.get("Mean"), st.get("Median")
         alloc = (b.get("Memory") or {}).get("BytesAllocatedPerOperation")

@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 raw="$root/artifacts/bench"
 rm -rf "$raw"; mkdir -p "$raw"
-bin="$root/artifacts/linux-x64/linesight"
+bin="${BENCH_BINARY:-$root/artifacts/linux-x64/linesight}"
 jit="$root/runtime/Linesight.Host/bin/Release/net10.0/linesight"
 started=$(date +%s)
 log() { echo "bench.sh [$(( $(date +%s) - started ))s, load $(cut -d' ' -f1 /proc/loadavg)]: $*" >&2; }
@@ -65,9 +65,10 @@ for entry in "${models[@]}"; do
     --runs "${BENCH_MODEL_RUNS:-300}" --warmup 30 --json >"$raw/bench-$name-fp32.json" 2>"$raw/bench-$name-fp32.err"
   echo $? > "$raw/bench-$name-fp32.code"
   if [[ -n "$calib" ]]; then
-    cmd "$bin" quantize --model "models/cache/$file" --manifest "models/manifests/$manifest" --calibration "$calib" \
+    cmd timeout "${BENCH_QUANTIZE_TIMEOUT:-240}" "$bin" quantize --model "models/cache/$file" --manifest "models/manifests/$manifest" --calibration "$calib" \
       --output "$raw/int8/$name.int8.onnx" --profile simulated --latency-rounds 0 >"$raw/quantize-$name.txt" 2>&1
-    echo $? > "$raw/quantize-$name.code"
+    code=$?; echo "$code" > "$raw/quantize-$name.code"
+    (( code == 124 )) && echo "timed out after ${BENCH_QUANTIZE_TIMEOUT:-240} s" >> "$raw/quantize-$name.txt"
     if [[ -f "$raw/int8/$name.int8.onnx" ]]; then
       cmd "$bin" bench --model "$raw/int8/$name.int8.onnx" --manifest "models/manifests/$manifest" --profile simulated --threads 1 \
         --runs "${BENCH_MODEL_RUNS:-300}" --warmup 30 --json >"$raw/bench-$name-int8.json" 2>"$raw/bench-$name-int8.err"
