@@ -116,7 +116,7 @@ for name, f, i, *_ in models:
     if f and i:
         v = i["engine"]["runMs"]["p50"] / f["engine"]["runMs"]["p50"]
         out.append(f"| int8 ÷ fp32 ORT run p50, {name} | {fmt(v, 2)} | ≤ 0.6 (conv models) | {verdict(v, 0.6, True)} |")
-        ratios.append((f"int8 ÷ fp32 {name.split('_')[0] if len(name) > 24 else name}", v, 0.6, True))
+        ratios.append((f"int8 ÷ fp32 {name}", v, 0.6, True))
 if d1 and d2:
     v = d2["rate"] / d1["rate"]
     out.append(f"| demo throughput, 2 cores pipelined ÷ pinned to 1 core | {fmt(v, 2)} ({fmt(d2['rate'], 1)} vs {fmt(d1['rate'], 1)} parts/s) | ≥ 1.8 | {verdict(v, 1.8, False)} |")
@@ -249,7 +249,7 @@ scale = 300 / max([2.0] + [v for _, v, _, _ in ratios if v == v])
 for label, v, target, lower in ratios:
     ok = (v <= target) if lower else (v >= target)
     w = 0 if v != v else v * scale
-    svg.append(f'<text x="10" y="{y + 16}" font-size="12">{html.escape(label)}</text>')
+    svg.append(f'<text x="10" y="{y + 16}" font-size="11">{html.escape(label)}</text>')
     svg.append(f'<rect x="330" y="{y + 4}" width="{w:.1f}" height="16" fill="{"#3a9d5d" if ok else "#d0493a"}"/>')
     svg.append(f'<line x1="{330 + target * scale:.1f}" y1="{y}" x2="{330 + target * scale:.1f}" y2="{y + 24}" stroke="#222" stroke-width="2"/>')
     svg.append(f'<text x="{336 + w:.1f}" y="{y + 16}" font-size="12">{fmt(v, 2)} ({"≤" if lower else "≥"} {target})</text>')

@@ -12,6 +12,10 @@ rm -rf "$raw"; mkdir -p "$raw"
 bin="${BENCH_BINARY:-$root/artifacts/linux-x64/linesight}"
 jit="$root/runtime/Linesight.Host/bin/Release/net10.0/linesight"
 started=$(date +%s)
+# A fresh state directory: the default outbox (~/.local/state/linesight/outbox/...) is shared by every run on the box, and
+# results another run left there would be replayed first and counted as ours.
+export XDG_STATE_HOME="$raw/state"
+unset STATE_DIRECTORY
 log() { echo "bench.sh [$(( $(date +%s) - started ))s, load $(cut -d' ' -f1 /proc/loadavg)]: $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 cmd() { # records the exact command and the load when it started, then runs it
@@ -70,9 +74,14 @@ for entry in "${models[@]}"; do
     code=$?; echo "$code" > "$raw/quantize-$name.code"
     (( code == 124 )) && echo "timed out after ${BENCH_QUANTIZE_TIMEOUT:-240} s" >> "$raw/quantize-$name.txt"
     if [[ -f "$raw/int8/$name.int8.onnx" ]]; then
-      cmd "$bin" bench --model "$raw/int8/$name.int8.onnx" --manifest "models/manifests/$manifest" --profile simulated --threads 1 \
+      # The manifest pins the fp32 file's hash: a copy beside it (its relative paths stay valid) pins the int8 file's instead.
+      int8_manifest="models/manifests/.bench-$name.int8.json"
+      sed "s/\"sha256\": *\"[0-9a-f]*\"/\"sha256\": \"$(sha256sum "$raw/int8/$name.int8.onnx" | cut -d' ' -f1)\"/" \
+        "models/manifests/$manifest" > "$int8_manifest"
+      cmd "$bin" bench --model "$raw/int8/$name.int8.onnx" --manifest "$int8_manifest" --profile simulated --threads 1 \
         --runs "${BENCH_MODEL_RUNS:-300}" --warmup 30 --json >"$raw/bench-$name-int8.json" 2>"$raw/bench-$name-int8.err"
       echo $? > "$raw/bench-$name-int8.code"
+      rm -f "$int8_manifest"
     fi
   fi
 done
@@ -84,6 +93,7 @@ for cores in 0,1 0; do
   tag="cores-${cores//,/}"
   mosquitto_sub -p "$port" -t 'linesight/+/+/+/+/result' -C "$demo_results" -W 300 > "$raw/demo-$tag.jsonl" 2>/dev/null & sub=$!
   sleep 0.3
+  rm -rf "$XDG_STATE_HOME"
   /usr/bin/time -v taskset -c "$cores" "$bin" run --config "$raw/demo-unpaced.config.json" --broker "mqtt://127.0.0.1:$port" \
     --max-results "$demo_results" > "$raw/demo-$tag.out" 2> "$raw/demo-$tag.err"
   printf '%s\ttaskset -c %s %s run --config demo-unpaced.config.json --broker mqtt://127.0.0.1:PORT --max-results %s\n' \
