@@ -64,14 +64,17 @@ public sealed class Frame : IDisposable
     /// <summary>Monotonic time of the trigger that caused this capture, when it was triggered.</summary>
     public long? TriggerTimestamp { get; private set; }
 
-    public Span<byte> Pixels => _pixels is { } p
+    public Span<byte> Pixels => _pixels is { } p && IsLive
         ? p.AsSpan(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
 
     /// <summary>The pixels as memory, for asynchronous reads straight into the frame.</summary>
-    public Memory<byte> PixelMemory => _pixels is { } p
+    public Memory<byte> PixelMemory => _pixels is { } p && IsLive
         ? p.AsMemory(0, _length)
         : throw new ObjectDisposedException(nameof(Frame));
+
+    /// <summary>False once disposed: a pooled frame waiting in its pool is as unusable as a disposed one.</summary>
+    private bool IsLive => _pool is null || Volatile.Read(ref _rented) == 1;
 
     /// <summary>
     /// Gives the frame its capture identity (sequence, timestamps) once its pixels are known to be complete —
@@ -79,7 +82,7 @@ public sealed class Frame : IDisposable
     /// </summary>
     public void Stamp(long sequence, long captureTimestamp, DateTimeOffset captureTime)
     {
-        ObjectDisposedException.ThrowIf(_pixels is null, this);
+        ObjectDisposedException.ThrowIf(_pixels is null || !IsLive, this);
         Sequence = sequence;
         CaptureTimestamp = captureTimestamp;
         CaptureTime = captureTime;
@@ -88,7 +91,7 @@ public sealed class Frame : IDisposable
     /// <summary>Marks the frame as the capture of the part a trigger announced; capture identity is kept.</summary>
     public Frame ForPart(string partId, long triggerTimestamp)
     {
-        ObjectDisposedException.ThrowIf(_pixels is null, this);
+        ObjectDisposedException.ThrowIf(_pixels is null || !IsLive, this);
         PartId = partId;
         TriggerTimestamp = triggerTimestamp;
         return this;

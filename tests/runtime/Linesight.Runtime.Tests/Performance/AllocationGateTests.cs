@@ -65,6 +65,7 @@ public sealed class AllocationGateTests
         first.Stamp(7, 123, DateTimeOffset.UnixEpoch.AddSeconds(1));
         first.ForPart("part-1", 99);
         first.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => first.Pixels.Length); // back in the pool: as unusable as a disposed frame
         first.Dispose(); // a second dispose must not put it in the pool twice
 
         var again = pool.Rent();
