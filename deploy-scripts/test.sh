@@ -50,6 +50,13 @@ if (( test_code != 0 )) && (( failed == 0 )); then
   failed=$((failed + 1))
 fi
 
+echo "== allocation budgets of the micro-benchmark workloads (benchmarks/allocation-budgets.json)" >&2
+if dotnet benchmarks/Linesight.Benchmarks/bin/Release/net10.0/Linesight.Benchmarks.dll --check benchmarks/allocation-budgets.json > "$out/budgets.txt" 2>&1; then
+  passed=$((passed + 1)); echo "ok - allocation budgets"
+else
+  failed=$((failed + 1)); echo "not ok - allocation budgets"; cat "$out/budgets.txt"
+fi
+
 echo "== NativeAOT publish (zero trim/AOT warnings) and smoke test" >&2
 if deploy-scripts/build.sh linux-x64 2>"$out/build.log"; then
   passed=$((passed + 1)); echo "ok - NativeAOT publish with zero IL warnings"

@@ -49,12 +49,23 @@ public static class InferenceFactory
         var sessions = new List<ModelSession>();
         try
         {
-            var primary = Track(ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile));
+            // Cold start (issue 5): the sessions are independent, so they load (and warm up) side by side; with
+            // one intra-op thread each, two cores load two models at once instead of one after the other.
+            var chainStages = config.Chain?.PerRegion ?? [];
+            var lineModel = config.Inspection?.Lines;
+            var refs = new List<(string Path, string? Manifest)> { (config.Model.Path, config.Model.Manifest) };
+            refs.AddRange(chainStages.Select(s => (s.Path, (string?)s.Manifest)));
+            if (lineModel is not null)
+            {
+                refs.Add((lineModel.Path, lineModel.Manifest));
+            }
+            var models = LoadAll(refs, loaded.BaseDirectory, profile, sessions);
+            var primary = models[0];
             IFrameInference inference = primary;
             if (config.Chain is { } chain)
             {
-                var stages = chain.PerRegion.Select(s => new RegionStage(
-                    Track(ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile)),
+                var stages = chainStages.Select((s, i) => new RegionStage(
+                    models[1 + i],
                     s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
                 inference = new RegionChain(primary, stages, chain.MaxRegions);
             }
@@ -62,7 +73,7 @@ public static class InferenceFactory
             {
                 return new LineInference(inference, primary, null);
             }
-            var lines = inspection.Lines is { } l ? Track(ModelLoader.Load(l.Path, l.Manifest, loaded.BaseDirectory, profile)) : null;
+            var lines = lineModel is not null ? models[^1] : null;
             var rules = new RuleBook(
                 inspection.ExpectedText,
                 inspection.Pattern is { } p ? InspectionConfigRules.TextPattern(p, loaded.Origin) : null,
@@ -97,10 +108,31 @@ public static class InferenceFactory
             throw;
         }
 
-        ModelSession Track(ModelSession session)
+    }
+
+    /// <summary>
+    /// Loads every model in parallel; all loaded ones are added to <paramref name="owned"/> (for disposal on failure) and the
+    /// first failure (in config order) is thrown once every load has finished.
+    /// </summary>
+    private static ModelSession[] LoadAll(List<(string Path, string? Manifest)> refs, string baseDirectory, DeviceProfile profile, List<ModelSession> owned)
+    {
+        var loads = refs.Select(r => Task.Run(() => ModelLoader.Load(r.Path, r.Manifest, baseDirectory, profile))).ToArray();
+        try
         {
-            sessions.Add(session);
-            return session;
+            Task.WaitAll(loads);
         }
+        catch (AggregateException)
+        {
+            // Reported below, in config order, as the exception itself rather than wrapped.
+        }
+        owned.AddRange(loads.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+        foreach (var load in loads)
+        {
+            if (load.Exception is { } e)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException ?? e);
+            }
+        }
+        return loads.Select(t => t.Result).ToArray();
     }
 }

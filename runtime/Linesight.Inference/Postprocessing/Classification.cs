@@ -25,20 +25,35 @@ public sealed class ClassificationPostprocessor(ClassificationSpec spec) : IOutp
     }
 
     public IResultPayload Process(ReadOnlySpan<float> output)
+        => Process(output, null);
+
+    /// <summary>Into <paramref name="reuse"/> when it is a payload of this post-processor (its contents are overwritten), else a new one.</summary>
+    public IResultPayload Process(ReadOnlySpan<float> output, IResultPayload? reuse)
     {
-        var scores = output.ToArray();
-        if (spec.Softmax)
-        {
-            System.Numerics.Tensors.TensorPrimitives.SoftMax(scores, scores);
-        }
-        var best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores);
-        return new ClassificationPayload(spec.Labels, scores, best);
+        var payload = reuse is ClassificationPayload p && p.Fits(spec.Labels, output.Length)
+            ? p
+            : new ClassificationPayload(spec.Labels, new float[output.Length], 0);
+        payload.Fill(output, spec.Softmax);
+        return payload;
     }
 }
 
 /// <summary>A classification result: the winning label and all scores, in label order.</summary>
 public sealed class ClassificationPayload(IReadOnlyList<string> labels, float[] scores, int best) : IResultPayload
 {
+    internal bool Fits(IReadOnlyList<string> otherLabels, int count) => ReferenceEquals(labels, otherLabels) && scores.Length == count;
+
+    /// <summary>Overwrites the scores (a reused payload): the caller is done with the previous frame's.</summary>
+    internal void Fill(ReadOnlySpan<float> output, bool softmax)
+    {
+        output.CopyTo(scores);
+        if (softmax)
+        {
+            System.Numerics.Tensors.TensorPrimitives.SoftMax(scores, scores);
+        }
+        best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores);
+    }
+
     public string Type => "classification";
 
     public string Label => labels[best];

@@ -15,6 +15,9 @@ public interface IFramePostprocessor
     void CheckShapes(ModelOutputs outputs);
 
     IResultPayload Process(ModelOutputs outputs);
+
+    /// <summary>As <see cref="Process(ModelOutputs)"/>, into <paramref name="reuse"/> where the post-processor can (see <see cref="IOutputPostprocessor"/>).</summary>
+    IResultPayload Process(ModelOutputs outputs, IResultPayload? reuse) => Process(outputs);
 }
 
 /// <summary>A single-tensor post-processor (classification, voice activity) reading its one output.</summary>
@@ -25,4 +28,6 @@ internal sealed class SingleOutputPostprocessor(string output, IOutputPostproces
     public void CheckShapes(ModelOutputs outputs) => inner.CheckShape(outputs.Shape(output), output);
 
     public IResultPayload Process(ModelOutputs outputs) => inner.Process(outputs.Values(output));
+
+    public IResultPayload Process(ModelOutputs outputs, IResultPayload? reuse) => inner.Process(outputs.Values(output), reuse);
 }

@@ -9,4 +9,10 @@ public interface IOutputPostprocessor
     void CheckShape(ReadOnlySpan<long> shape, string outputName);
 
     IResultPayload Process(ReadOnlySpan<float> output);
+
+    /// <summary>
+    /// As <see cref="Process(ReadOnlySpan{float})"/>, writing into <paramref name="reuse"/> (a payload this post-processor made
+    /// before, which the caller is done with) where the post-processor can: no allocation per frame.
+    /// </summary>
+    IResultPayload Process(ReadOnlySpan<float> output, IResultPayload? reuse) => Process(output);
 }

@@ -20,7 +20,7 @@ namespace Linesight.Inference.Sessions;
 /// The engine path (<see cref="Run(Frame)"/>: pre-processing into the pinned input, then ONNX Runtime writing into
 /// the pinned outputs) allocates nothing once warm. It runs through an <see cref="OrtIoBinding"/> bound once
 /// at load: the collection overloads of <c>InferenceSession.Run</c> build name and handle arrays on every
-/// call. Post-processing (<see cref="Postprocess"/>) still allocates its result object; pooling results
+/// call. Post-processing (<see cref="Postprocess()"/>) still allocates its result object; pooling results
 /// belongs to a later issue, which is why the two halves stay separate.
 /// </remarks>
 public sealed class ModelSession : IFrameInference, IDisposable
@@ -146,7 +146,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// <summary>
     /// The engine path: pre-processes <paramref name="frame"/> into the pinned input tensor and runs the model
     /// into the pinned output tensors. Allocates nothing once warm. <see cref="StageTimings.PostprocessMicros"/>
-    /// is 0; call <see cref="Postprocess"/> for the result.
+    /// is 0; call <see cref="Postprocess()"/> for the result.
     /// </summary>
     public StageTimings Run(Frame frame)
         => Run(frame, Manifest.Inputs[0].Image!.Crop ?? PixelRegion.Whole(frame.Width, frame.Height), rotate180: false);
@@ -171,6 +171,13 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// score array): results are handed to other stages and are not pooled yet (a later issue).
     /// </summary>
     public IResultPayload Postprocess() => _postprocessors[0].Process(_modelOutputs);
+
+    /// <summary>
+    /// As <see cref="Postprocess()"/>, overwriting <paramref name="reuse"/> (a payload of this session the caller is done with)
+    /// where the post-processor can — classification can — so that a caller that consumes each result before the next frame
+    /// allocates nothing per frame.
+    /// </summary>
+    public IResultPayload Postprocess(IResultPayload? reuse) => _postprocessors[0].Process(_modelOutputs, reuse);
 
     /// <summary>Makes a run in progress return early (ONNX Runtime's terminate flag); for shutdown.</summary>
     public void Terminate() => _runOptions.Terminate = true;

@@ -27,6 +27,7 @@ public sealed class SyntheticPatternSource : IFrameSource
 
     public async Task RunAsync(ChannelWriter<Frame> output, CancellationToken cancellationToken)
     {
+        var frames = new FramePool(_options.Width, _options.Height, _options.Format, Name);
         using var pace = _options.Fps > 0 ? new PeriodicTimer(TimeSpan.FromSeconds(1 / _options.Fps), _time) : null;
         for (long sequence = 1; _options.Frames == 0 || sequence <= _options.Frames; sequence++)
         {
@@ -35,8 +36,9 @@ public sealed class SyntheticPatternSource : IFrameSource
                 return;
             }
             cancellationToken.ThrowIfCancellationRequested();
-            var frame = new Frame(_options.Width, _options.Height, _options.Format, sequence, _time.GetTimestamp(), _time.GetUtcNow(), Name);
+            var frame = frames.Rent();
             Draw(frame, _options.Moving ? sequence : 0);
+            frame.Stamp(sequence, _time.GetTimestamp(), _time.GetUtcNow());
             try
             {
                 await output.WriteAsync(frame, cancellationToken).ConfigureAwait(false);

@@ -287,6 +287,18 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
     }
 
     /// <summary>One dequeued buffer as an RGB24 frame, or null when its bytes are not a whole image.</summary>
+    /// <summary>A pooled frame of the negotiated size (a renegotiated size gets a new pool).</summary>
+    private Frame RentFrame(int width, int height)
+    {
+        if (_framePool is not { } pool || pool.Width != width || pool.Height != height)
+        {
+            _framePool = pool = new FramePool(width, height, PixelFormat.Rgb24, Name);
+        }
+        return pool.Rent();
+    }
+
+    private FramePool? _framePool;
+
     private Frame? Convert(ReadOnlySpan<byte> data, int width, int height)
     {
         var format = _options.Format;
@@ -299,7 +311,7 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
             {
                 return null; // a short buffer: the driver lost part of the image
             }
-            var frame = new Frame(width, height, PixelFormat.Rgb24, 0, 0, default, Name);
+            var frame = RentFrame(width, height);
             if (format == V4l2PixelFormat.Yuyv)
             {
                 YuvToRgb.FromYuyv(data, width, height, _stride, frame.Pixels);
@@ -327,7 +339,7 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
         {
             return null;
         }
-        var frame = new Frame(width, height, PixelFormat.Rgb24, 0, 0, default, Name);
+        var frame = RentFrame(width, height);
         var rgb = frame.Pixels;
         for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
         {

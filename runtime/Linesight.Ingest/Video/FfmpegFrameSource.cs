@@ -18,6 +18,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
     private readonly FfmpegSourceOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly FramePool _frames;
     private volatile SourceHealth _health = SourceHealth.Initial;
     private volatile int _processId;
     private long _lastFrameTimestamp;
@@ -27,13 +28,17 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
         options.Validate(name);
         Name = name;
         _options = options;
+        _frames = new FramePool(options.Width, options.Height, PixelFormat.Rgb24, name);
         _time = time;
         _logger = logger;
     }
 
     public string Name { get; }
 
-    public SourceHealth Health => _health;
+    public SourceHealth Health => _health with { Frames = Interlocked.Read(ref _frameCount) };
+
+    // Counted apart from the health record, which is then rebuilt only when the state changes, not per frame.
+    private long _frameCount;
 
     /// <summary>The running ffmpeg's process id (0 when none runs); for supervision tests and diagnostics.</summary>
     public int ProcessId => _processId;
@@ -77,29 +82,36 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
         long delivered = 0;
         try
         {
+            // One stall timer for the process's life, re-armed per frame (a linked source per frame was garbage per frame).
+            var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
             while (true)
             {
-                var frame = new Frame(_options.Width, _options.Height, PixelFormat.Rgb24, 0, 0, default, Name);
+                var frame = _frames.Rent();
                 int read;
-                using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                stall.CancelAfter(_options.EffectiveStallTimeout);
+                try
                 {
-                    stall.CancelAfter(_options.EffectiveStallTimeout);
-                    try
-                    {
-                        read = await stdout.ReadAtLeastAsync(frame.PixelMemory, frameBytes, throwOnEndOfStream: false, stall.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        frame.Dispose();
-                        return (false, delivered > 0 || !_options.IsLive
-                            ? $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s"
-                            : $"no frame from {_options.Input} within {_options.EffectiveStallTimeout.TotalSeconds:0.#} s: the camera does not answer", delivered);
-                    }
-                    catch
-                    {
-                        frame.Dispose();
-                        throw;
-                    }
+                    read = await stdout.ReadAtLeastAsync(frame.PixelMemory, frameBytes, throwOnEndOfStream: false, stall.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    frame.Dispose();
+                    return (false, delivered > 0 || !_options.IsLive
+                        ? $"stalled: no frame for {_options.EffectiveStallTimeout.TotalSeconds:0.#} s"
+                        : $"no frame from {_options.Input} within {_options.EffectiveStallTimeout.TotalSeconds:0.#} s: the camera does not answer", delivered);
+                }
+                catch
+                {
+                    frame.Dispose();
+                    throw;
+                }
+                if (!stall.TryReset())
+                {
+                    // The timer fired just as the read completed: start over with a fresh one.
+                    stall.Dispose();
+                    stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 }
                 if (read < frameBytes)
                 {
@@ -135,7 +147,16 @@ public sealed partial class FfmpegFrameSource : IFrameSource, ISupervisedSource
                     LogResumed(_logger, Name, gap.Value.TotalSeconds, health.Restarts);
                 }
                 _lastFrameTimestamp = captured;
-                _health = health with { State = SourceState.Running, Frames = health.Frames + 1, NextAttempt = null, LastGap = gap ?? health.LastGap };
+                Interlocked.Increment(ref _frameCount);
+                if (health.State != SourceState.Running || gap is not null || health.NextAttempt is not null)
+                {
+                    _health = health with { State = SourceState.Running, NextAttempt = null, LastGap = gap ?? health.LastGap };
+                }
+            }
+            }
+            finally
+            {
+                stall.Dispose();
             }
         }
         catch (TimeoutException)

@@ -43,8 +43,9 @@ public sealed class CameraStreamPipelineTests
         Assert.Equal([[1L, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 6], [4, 5, 6, 7], [5, 6, 7, 8], [6, 7, 8, 9], [7, 8, 9, 10]], model.Windows);
         Assert.Equal([4L, 5, 6, 7, 8, 9, 10], sink.Results.Select(r => r.Sequence));
         Assert.All(sink.Results, r => Assert.True(((MotionPayload)r.Payload).MeanDifference > 0)); // a moving pattern
-        // Every frame the window held was disposed: its pooled buffer went back.
-        Assert.Equal(10, model.Seen.Count);
+        // Every frame the window held was disposed: it went back to the source's frame pool, which handed it out again —
+        // at most window (4) + queue (2) + the one being filled are in flight, so 10 frames need no more than 7 objects.
+        Assert.InRange(model.Seen.Count, 4, 7);
         Assert.All(model.Seen, f => Assert.Throws<ObjectDisposedException>(() => f.Pixels.Length));
     }
 
