@@ -14,6 +14,9 @@ namespace Linesight.Host.Wiring;
 /// <param name="Primary">The first model (its execution providers and identity stand for the whole in status messages).</param>
 public sealed record LineInference(IFrameInference Inference, ModelSession Primary, InspectionStage? Inspection) : IAsyncDisposable
 {
+    /// <summary>The model (and chain) the reload-model command replaces.</summary>
+    public ReloadableInference? Reloadable { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         if (Inspection is not null)
@@ -44,21 +47,18 @@ public static class InferenceFactory
     public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine)
     {
         var config = loaded.Config;
-        var sessions = new List<ModelSession>();
+        var owned = new List<IDisposable>();
         try
         {
-            var primary = Track(ModelLoader.Load(config.Model.Path, config.Model.Manifest, loaded.BaseDirectory, profile));
-            IFrameInference inference = primary;
-            if (config.Chain is { } chain)
-            {
-                var stages = chain.PerRegion.Select(s => new RegionStage(
-                    Track(ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile)),
-                    s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
-                inference = new RegionChain(primary, stages, chain.MaxRegions);
-            }
+            var (models, primary) = LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: false);
+            owned.Add(models.Owner);
+            var reloadable = new ReloadableInference(models, (path, manifest) => path is null
+                ? LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: true).Models
+                : LoadModels(loaded, path, manifest, profile, pinned: true).Models);
+            IFrameInference inference = reloadable;
             if (config.Inspection is not { } inspection)
             {
-                return new LineInference(inference, primary, null);
+                return new LineInference(inference, primary, null) { Reloadable = reloadable };
             }
             var lines = inspection.Lines is { } l ? Track(ModelLoader.Load(l.Path, l.Manifest, loaded.BaseDirectory, profile)) : null;
             var rules = new RuleBook(
@@ -84,7 +84,44 @@ public static class InferenceFactory
                 snapshots,
                 inspection.Snapshots?.OnFail ?? false,
                 time);
-            return new LineInference(stage, primary, stage);
+            return new LineInference(stage, primary, stage) { Reloadable = reloadable };
+        }
+        catch
+        {
+            foreach (var item in owned)
+            {
+                item.Dispose();
+            }
+            throw;
+        }
+
+        ModelSession Track(ModelSession session)
+        {
+            owned.Add(session);
+            return session;
+        }
+    }
+
+    /// <summary>
+    /// The configured model, with <paramref name="modelPath"/> in place of <c>model.path</c>, and its chain (read from
+    /// disk again). <paramref name="pinned"/>: the model's manifest must pin its sha256 (a reload by command).
+    /// </summary>
+    private static (LoadedModels Models, ModelSession Primary) LoadModels(LoadedConfig loaded, string modelPath, string? manifestPath, DeviceProfile profile, bool pinned)
+    {
+        var sessions = new List<ModelSession>();
+        try
+        {
+            var primary = Track(pinned ? ModelLoader.LoadPinned(modelPath, manifestPath, loaded.BaseDirectory, profile)
+                : ModelLoader.Load(modelPath, manifestPath, loaded.BaseDirectory, profile));
+            if (loaded.Config.Chain is not { } chain)
+            {
+                return (new LoadedModels(primary, primary), primary);
+            }
+            var stages = chain.PerRegion.Select(s => new RegionStage(
+                Track(ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile)),
+                s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
+            var regionChain = new RegionChain(primary, stages, chain.MaxRegions);
+            return (new LoadedModels(regionChain, regionChain), primary);
         }
         catch
         {

@@ -29,6 +29,18 @@ public sealed record TopicLayout
 
     public string Status => $"{DeviceRoot}/status";
 
+    /// <summary>Commands to the box (docs/mqtt.md, "Commands").</summary>
+    public string Command => $"{DeviceRoot}/command";
+
+    /// <summary>Where commands are answered unless the sender names an MQTT 5 response topic.</summary>
+    public string CommandResponse => $"{DeviceRoot}/command/response";
+
+    /// <summary>The periodic health message.</summary>
+    public string Health => $"{DeviceRoot}/health";
+
+    /// <summary>Annotated snapshots offered on request.</summary>
+    public string Snapshot => $"{DeviceRoot}/snapshot";
+
     public string Result(string stream)
     {
         Check(stream, "stream");
