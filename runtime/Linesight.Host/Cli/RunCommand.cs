@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using Linesight.DeviceProfiles;

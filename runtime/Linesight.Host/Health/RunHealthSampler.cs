@@ -6,7 +6,6 @@ using Linesight.Line;
 using Linesight.Pipeline;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
-using Linesight.Results;
 
 namespace Linesight.Host.Health;
 

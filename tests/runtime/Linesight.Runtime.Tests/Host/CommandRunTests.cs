@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Linesight.Runtime.Tests.Support;
 using SkiaSharp;
@@ -54,7 +53,7 @@ public sealed class CommandRunTests : IDisposable
                 (Utf8("""{"schemaVersion":1,"commandId":"b1","command":"set-thresholds","args":{"expectedText":"LOT 9999","bogus":1}}"""), "invalid", "$.args.bogus"),
                 (Utf8("""{"schemaVersion":1,"commandId":"b2","command":"set-thresholds","args":{"minConfidence":"high"}}"""), "invalid", "$.args.minConfidence"),
                 (Utf8("""{"schemaVersion":1,"commandId":"b3","command":"self-destruct"}"""), "unknown-command", "'self-destruct'"),
-                (Utf8("""{"schemaVersion":1,"commandId":"b4","command":"set-thresholds","args":{"expectedText":"""" + new string('Z', 70_000) + "\"}}"), "too-large", "at most 65536"),
+                (Utf8("{\"schemaVersion\":1,\"commandId\":\"b4\",\"command\":\"set-thresholds\",\"args\":{\"expectedText\":\"" + new string('Z', 70_000) + "\"}}"), "too-large", "at most 65536"),
                 ([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d], "bad-utf8", "UTF-8"),
                 (Utf8("not json at all"), "bad-json", "not JSON"),
             ];

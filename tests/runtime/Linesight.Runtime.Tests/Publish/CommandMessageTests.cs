@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Linesight.Commands;
 using Linesight.Publish.Messages;
-using Linesight.Runtime.Tests.Support;
 
 namespace Linesight.Runtime.Tests.Publish;
 
@@ -91,7 +90,7 @@ public sealed class CommandMessageTests
     [Fact]
     public void Oversized_and_non_utf8_payloads_are_refused_before_parsing()
     {
-        var big = Encoding.UTF8.GetBytes("""{"schemaVersion":1,"command":"set-thresholds","args":{"expectedText":"""" + new string('A', CommandMessage.MaxBytes) + "\"}}");
+        var big = Encoding.UTF8.GetBytes("{\"schemaVersion\":1,\"command\":\"set-thresholds\",\"args\":{\"expectedText\":\"" + new string('A', CommandMessage.MaxBytes) + "\"}}");
         var tooLarge = Parse(big[..(CommandMessage.MaxBytes + 1)], big.Length).Rejection!;
         Assert.Equal("too-large", tooLarge.Code);
         Assert.Contains($"payload is {big.Length} bytes; commands are at most 65536", tooLarge.Message, StringComparison.Ordinal);
