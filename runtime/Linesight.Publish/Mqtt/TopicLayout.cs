@@ -3,8 +3,9 @@ using Linesight.Errors;
 namespace Linesight.Publish.Mqtt;
 
 /// <summary>
-/// Where messages go: <c>{prefix}/{site}/{line}/{device}/status</c> (retained availability) and
-/// <c>{prefix}/{site}/{line}/{device}/{stream}/result</c> (one message per result). See docs/mqtt.md.
+/// Where messages go: <c>{prefix}/{site}/{line}/{device}/status</c> (retained availability),
+/// <c>{prefix}/{site}/{line}/{device}/{stream}/result</c> (one message per result), and beside them the device's
+/// <c>health</c>, <c>command</c>, <c>command/response</c> and <c>snapshot</c> topics. See docs/mqtt.md.
 /// </summary>
 public sealed record TopicLayout
 {

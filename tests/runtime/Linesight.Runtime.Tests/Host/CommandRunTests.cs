@@ -96,11 +96,20 @@ public sealed class CommandRunTests : IDisposable
             responses.Add(rebirth.Payload);
             Assert.Equal("not-available", rebirth.Json().GetProperty("error").GetProperty("code").GetString());
 
+            // The chain's models read again from their (pinned) files and swapped in: the same sha, results go on.
+            await client.PublishAsync($"{Root}/command", Utf8("""{"schemaVersion":1,"commandId":"m1","command":"reload-model"}"""));
+            var reloaded = client.Next($"{Root}/command/response", Wait);
+            responses.Add(reloaded.Payload);
+            var model = reloaded.Json();
+            Assert.True(model.GetProperty("status").GetString() == "ok", model.ToString());
+            Assert.Equal(model.GetProperty("result").GetProperty("previousSha256").GetString(), model.GetProperty("result").GetProperty("sha256").GetString());
+            AssertJudgedAgainst(client, "LOT 2026-11-A1");
+
             // Health carries the run's numbers, including the commands just counted.
-            var health = client.Next($"{Root}/health", Wait, m => m.Json().GetProperty("commands").GetProperty("received").GetInt32() >= 9);
+            var health = client.Next($"{Root}/health", Wait, m => m.Json().GetProperty("commands").GetProperty("received").GetInt32() >= 10);
             var h = health.Json();
             Assert.Equal(6, h.GetProperty("commands").GetProperty("rejected").GetInt32());
-            Assert.Equal(2, h.GetProperty("commands").GetProperty("executed").GetInt32());
+            Assert.Equal(3, h.GetProperty("commands").GetProperty("executed").GetInt32());
             Assert.Equal(1, h.GetProperty("commands").GetProperty("failed").GetInt32());
             Assert.True(h.GetProperty("frames").GetProperty("in").GetInt64() > 0);
             var inspection = h.GetProperty("inspection");
