@@ -73,7 +73,7 @@ public sealed class RunHealthSampler(
         {
             Inspection = session.Inspection is { } i ? Inspection(i) : null,
             Line = LineLink?.Snapshot() is { } l ? new HealthSnapshot.LineLink(Name(l.State), l.Transport, l.Alive, l.LateDecisions, l.FailSafes, l.SilentFor) : null,
-            Commands = Commands is { } c ? new HealthSnapshot.CommandCounts(c.Received, c.Executed, c.Failed, c.Rejected) : null,
+            Commands = Commands is { } c ? new HealthSnapshot.CommandCounts(c.Received, c.Executed, c.Failed, c.Rejected, sink.CommandsDropped) : null,
             SensorSummary = Sensors is { Sensors.Count: > 0 } set ? set.Describe() : "",
         };
     }

@@ -133,6 +133,7 @@ public static class HealthMessage
                 w.WriteNumber("executed", c.Executed);
                 w.WriteNumber("failed", c.Failed);
                 w.WriteNumber("rejected", c.Rejected);
+                w.WriteNumber("dropped", c.Dropped);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

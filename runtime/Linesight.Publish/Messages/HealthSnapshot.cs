@@ -58,5 +58,6 @@ public sealed record HealthSnapshot(
 
     public sealed record LineLink(string State, string Transport, bool Alive, long LateDecisions, long FailSafes, TimeSpan? SilentFor);
 
-    public sealed record CommandCounts(long Received, long Executed, long Failed, long Rejected);
+    /// <param name="Dropped">Messages not taken because too many commands were waiting (never answered).</param>
+    public sealed record CommandCounts(long Received, long Executed, long Failed, long Rejected, long Dropped);
 }

@@ -111,6 +111,7 @@ public sealed class CommandRunTests : IDisposable
             Assert.Equal(6, h.GetProperty("commands").GetProperty("rejected").GetInt32());
             Assert.Equal(3, h.GetProperty("commands").GetProperty("executed").GetInt32());
             Assert.Equal(1, h.GetProperty("commands").GetProperty("failed").GetInt32());
+            Assert.Equal(0, h.GetProperty("commands").GetProperty("dropped").GetInt32());
             Assert.True(h.GetProperty("frames").GetProperty("in").GetInt64() > 0);
             var inspection = h.GetProperty("inspection");
             Assert.True(inspection.GetProperty("pass").GetInt64() + inspection.GetProperty("fail").GetInt64() > 0);
