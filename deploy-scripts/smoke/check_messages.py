@@ -11,7 +11,8 @@ import sys
 import jsonschema
 
 messages_file, results_expected, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-schemas = {name: json.load(open(f"{root}/docs/schemas/{name}.v1.schema.json")) for name in ("result", "status")}
+kinds = {"/result": "result", "/status": "status", "/health": "health", "/command/response": "command-response", "/snapshot": "snapshot"}
+schemas = {name: json.load(open(f"{root}/docs/schemas/{name}.v1.schema.json")) for name in kinds.values()}
 truth = {
     fields[0]: {"text": fields[1], "rotation": int(fields[2]), "verdict": fields[3]}
     for fields in (line.rstrip("\n").split("\t") for line in open(f"{root}/models/samples/inspection/expected.tsv"))
@@ -27,22 +28,26 @@ def check(ok, name):
     failures += 0 if ok else 1
 
 
-results, statuses = [], []
+results, statuses, others = [], [], []
 for line in open(messages_file):
     topic, _, payload = line.rstrip("\n").partition(" ")
     doc = json.loads(payload)
-    kind = "result" if topic.endswith("/result") else "status"
+    kind = next((k for suffix, k in kinds.items() if topic.endswith(suffix)), None)
+    if kind is None:
+        check(False, f"message on an undocumented topic {topic}")
+        continue
     try:
         jsonschema.validate(doc, schemas[kind], format_checker=jsonschema.FormatChecker())
         valid = True
     except jsonschema.ValidationError as e:
         valid = False
         print(f"# {topic}: {e.message}")
-    (results if kind == "result" else statuses).append((topic, doc, valid))
+    (results if kind == "result" else statuses if kind == "status" else others).append((topic, doc, valid))
 
 check(len(results) >= results_expected, f"received {len(results)} results (expected at least {results_expected})")
 check(all(v for _, _, v in results), "every result message validates against docs/schemas/result.v1.schema.json")
 check(all(v for _, _, v in statuses), "every status message validates against docs/schemas/status.v1.schema.json")
+check(all(v for _, _, v in others), f"every other message ({len(others)}: health, command responses, snapshots) validates against its schema")
 def as_expected(d):
     want, got = truth.get(d["sourceItem"]), d["result"]
     if want is None or got.get("text") != want["text"] or got.get("rotation") != want["rotation"]:

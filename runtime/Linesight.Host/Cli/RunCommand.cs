@@ -1,10 +1,11 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using Linesight.DeviceProfiles;
 using Linesight.Deployment.Install;
+using Linesight.Host.Commands;
 using Linesight.Host.Configuration;
+using Linesight.Host.Health;
 using Linesight.Host.Service;
 using Linesight.Host.Terminal;
 using Linesight.Host.Wiring;
@@ -111,18 +112,33 @@ public static partial class RunCommand
             new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, session.Providers.Primary,
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         sinkOptions = BrokerSettings.Apply(sinkOptions, loaded, brokerOverridden: brokerOverride is not null || embedded is not null);
+        sinkOptions = sinkOptions with { AcceptCommands = config.Mqtt.Commands };
         using var outbox = DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox"));
         await using var sink = new MqttResultSink(sinkOptions, outbox, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
-        await using var sparkplug = SparkplugWiring.Create(loaded, sinkOptions, outboxOptions, brokerOverride is not null || embedded is not null, time, loggers);
+        // Sparkplug NCMD/DCMD reach the same command processor as the JSON command topic (created with the pipeline below).
+        CommandProcessor? commands = null;
+        await using var sparkplug = SparkplugWiring.Create(loaded, sinkOptions, outboxOptions, brokerOverride is not null || embedded is not null, time, loggers,
+            config.Mqtt.Commands ? (command, cancel) => SparkplugCommands.ExecuteAsync(commands, command, cancel) : null);
         var pipeline = session.CreatePipeline(sparkplug?.Alongside(sink) ?? sink, loggers.CreateLogger("Linesight.Pipeline"));
-        sparkplug?.ReportHealthOf(pipeline, McuLinkState(profile));
+        sparkplug?.ReportHealthOf(pipeline, () => LineWiring.HealthState(session.LineStatus, profile));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection, Line = session.LineStatus };
+        var expectedProvider = profile.Accelerator.ExecutionProviders.Count > 0 ? profile.Accelerator.ExecutionProviders[0].Name : "CPU";
+        // Commands and the health message run beside the pipeline; the status line renders the same numbers.
+        await using var control = RunControl.Start(config, session, pipeline, sink, topics, expectedProvider, sensors, time, loggers);
+        commands = control.Processor;
+        if (commands is not null && sparkplug is not null)
+        {
+            commands.Rebirth = _ =>
+            {
+                sparkplug.Node.RequestRebirth();
+                return ValueTask.CompletedTask;
+            };
+        }
+        var status = new StatusReporter(pipeline, control.Sampler, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
-        var expectedProvider = profile.Accelerator.ExecutionProviders.Count > 0 ? profile.Accelerator.ExecutionProviders[0].Name : "CPU";
         HealthReport Health()
         {
             var p99 = pipeline.Metrics.InferenceLatency.Percentile(99);
@@ -199,18 +215,8 @@ public static partial class RunCommand
     private static partial void LogOutboxLeft(ILogger logger, long waiting, string directory);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(IRunnablePipeline pipeline, MqttResultSink sink, object source, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(IRunnablePipeline pipeline, RunHealthSampler sampler, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
-        public SensorSet? Sensors { get; init; }
-
-        public Inspection.InspectionStage? Inspection { get; init; }
-
-        public Linesight.Line.ILineLinkStatus? Line { get; init; }
-
-        private long _lastFrames;
-        private long _lastTimestamp = time.GetTimestamp();
-        private double _fps;
-
         public async Task RunAsync(long? maxResults, CancellationTokenSource stop, Action onTick, CancellationToken cancel)
         {
             var tick = TimeSpan.FromMilliseconds(maxResults is null ? 500 : 20);
@@ -243,43 +249,7 @@ public static partial class RunCommand
             }
         }
 
-        public string Render()
-        {
-            var now = time.GetTimestamp();
-            var frames = pipeline.Metrics.FramesIn;
-            var seconds = (now - _lastTimestamp) / (double)time.TimestampFrequency;
-            if (seconds >= 1)
-            {
-                _fps = (frames - _lastFrames) / seconds;
-                _lastFrames = frames;
-                _lastTimestamp = now;
-            }
-            var link = sink.Link;
-            var broker = link.Connected ? "broker online"
-                : link.FailedAttempts > 0 ? $"broker unreachable ({link.LastError}), retry #{link.FailedAttempts}"
-                : "broker connecting";
-            var p50 = pipeline.Metrics.InferenceLatency.Percentile(50);
-            var camera = source is Ingest.Video.ISupervisedSource { Health: { Restarts: > 0 } health }
-                ? $" | source {health.State.ToString().ToLowerInvariant()}, {health.Restarts} restarts ({health.LastError}){(health.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
-                : "";
-            var m = pipeline.Metrics;
-            var unchanged = m.FramesUnchanged > 0 ? $" | unchanged {m.FramesUnchanged}" : "";
-            var sensors = Sensors is { Sensors.Count: > 0 } set
-                ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {m.FramesUnaligned} | stages p50 ms queue {P50(m.QueueLatency):0.0} pre {P50(m.PreprocessLatency):0.0} infer {P50(m.ModelLatency):0.0} post {P50(m.PostprocessLatency):0.0} publish {P50(m.PublishLatency):0.0} | {set.Describe()}")
-                : "";
-            var outbox = sink.Outbox;
-            var outboxText = outbox.DiskFull ? $"outbox {outbox.Depth} (DISK FULL)"
-                : outbox.Dropped > 0 ? $"outbox {outbox.Depth} ({outbox.Dropped} dropped)"
-                : $"outbox {outbox.Depth}";
-            var verdicts = Inspection is not { } inspection ? ""
-                : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
-                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "")
-                    + (Line is { } line ? " | " + LineSession.Describe(line.Snapshot()) : "");
-            return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
-        }
-
-        private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;
+        public string Render() => StatusLine.Format(sampler.Sample());
 
         [LoggerMessage(Level = LogLevel.Information, Message = "status: {Status}")]
         private static partial void LogStatus(ILogger logger, string status);

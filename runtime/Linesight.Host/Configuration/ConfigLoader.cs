@@ -41,6 +41,10 @@ public static class ConfigLoader
         {
             throw StrictJson.Invalid(origin, "$.mqtt.qos", $"{c.Mqtt.Qos} is not supported for results (use 0 or 1)");
         }
+        if (!double.IsFinite(c.Mqtt.HealthIntervalSeconds) || (c.Mqtt.HealthIntervalSeconds != 0 && c.Mqtt.HealthIntervalSeconds is < 1 or > 86400))
+        {
+            throw StrictJson.Invalid(origin, "$.mqtt.healthIntervalSeconds", $"{c.Mqtt.HealthIntervalSeconds} must be 0 (no health messages) or 1 to 86400 seconds");
+        }
         if (c.Mqtt.ClientId is { Length: 0 or > 128 })
         {
             throw StrictJson.Invalid(origin, "$.mqtt.clientId", "must be 1 to 128 characters (brokers refuse empty client ids)");

@@ -110,6 +110,8 @@ public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnly
 /// <summary>Where results go.</summary>
 /// <param name="ClientId">Default: linesight-{device.id}.</param>
 /// <param name="Qos">QoS of result messages (0 or 1).</param>
+/// <param name="Commands">Answer commands on {device}/command (docs/mqtt.md, "Commands").</param>
+/// <param name="HealthIntervalSeconds">Seconds between health messages on {device}/health; 0: none.</param>
 public sealed record MqttConfig(
     string Broker,
     string TopicPrefix = "linesight",
@@ -121,7 +123,9 @@ public sealed record MqttConfig(
     string ProtocolVersion = "5",
     TlsConfig? Tls = null,
     CredentialsConfig? Credentials = null,
-    SparkplugConfig? Sparkplug = null);
+    SparkplugConfig? Sparkplug = null,
+    bool Commands = true,
+    double HealthIntervalSeconds = 10);
 
 /// <summary>TLS for mqtts:// brokers: the CA to trust (default: the system store) and an optional client certificate (PEM files).</summary>
 public sealed record TlsConfig(string? CaFile = null, string? CertFile = null, string? KeyFile = null);

@@ -39,6 +39,8 @@ public sealed class InspectionStage(
 
     public SnapshotWriter? Snapshots => snapshots;
 
+    public RuleBook Rules => rules;
+
     public (IResultPayload Payload, StageTimings Timings) Infer(Frame frame)
     {
         var (payload, timings) = inner.Infer(frame);
@@ -64,9 +66,10 @@ public sealed class InspectionStage(
             // The budget runs from the trigger (or the capture): time already spent queueing and inferring counts against it.
             rejects?.Request(partId, (frame.TriggerTimestamp ?? frame.CaptureTimestamp) + (long)(rejectDeadline.TotalSeconds * time.TimestampFrequency));
         }
-        if (snapshots is not null && ((!verdict.Pass && snapshotOnFail) | snapshots.TakeRequest()))
+        var requested = snapshots?.TakeRequest();
+        if (snapshots is not null && ((!verdict.Pass && snapshotOnFail) || requested is not null))
         {
-            snapshot = snapshots.Capture(frame, chain, verdict, partId);
+            snapshot = snapshots.Capture(frame, chain, verdict, partId, requested);
         }
         return (new VerdictPayload(verdict, partId, payload, features, segments, snapshot, !verdict.Pass && rejects is not null), timings);
     }

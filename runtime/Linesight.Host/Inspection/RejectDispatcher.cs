@@ -36,6 +36,8 @@ public sealed partial class RejectDispatcher : IAsyncDisposable
 
     public string ActuatorName => _actuator.Name;
 
+    public IRejectActuator Actuator => _actuator;
+
     public long Requested => Interlocked.Read(ref _requested);
 
     public long Accepted => Interlocked.Read(ref _accepted);

@@ -24,7 +24,7 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Channel<Job> _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
     private readonly Task _loop;
-    private int _requested;
+    private SnapshotRequest? _requested;
     private long _written;
     private long _dropped;
 
@@ -40,23 +40,34 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Snapshot the next part whatever its verdict.</summary>
-    public void RequestNext() => Interlocked.Exchange(ref _requested, 1);
+    public void RequestNext() => _ = RequestNextAsync();
 
-    /// <summary>True once after <see cref="RequestNext"/>.</summary>
-    public bool TakeRequest() => Interlocked.Exchange(ref _requested, 0) == 1;
+    /// <summary>
+    /// Snapshot the next part whatever its verdict; completes once its JPEG is on disk (faults when it is dropped).
+    /// Requests made before that part arrives share it.
+    /// </summary>
+    public Task<SnapshotTaken> RequestNextAsync()
+    {
+        var fresh = new SnapshotRequest();
+        return (Interlocked.CompareExchange(ref _requested, fresh, null) ?? fresh).Taken.Task;
+    }
+
+    /// <summary>The pending request, once: the inspection takes it for the part it is judging.</summary>
+    public SnapshotRequest? TakeRequest() => Interlocked.Exchange(ref _requested, null);
 
     /// <summary>Queues a snapshot of <paramref name="frame"/> and returns the file name it will have, or null when dropped.</summary>
-    public string? Capture(Frame frame, ChainPayload? chain, Verdict verdict, string partId)
+    public string? Capture(Frame frame, ChainPayload? chain, Verdict verdict, string partId, SnapshotRequest? request = null)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"{_time.GetUtcNow():yyyyMMdd-HHmmss-fff}-{Sanitize(partId)}-{verdict.Name}.jpg");
         var pixels = ArrayPool<byte>.Shared.Rent(frame.Pixels.Length);
         frame.Pixels.CopyTo(pixels);
-        if (_queue.Writer.TryWrite(new Job(name, frame.Width, frame.Height, frame.Format, pixels, chain, verdict)))
+        if (_queue.Writer.TryWrite(new Job(name, frame.Width, frame.Height, frame.Format, pixels, chain, verdict, partId, request)))
         {
             return name;
         }
         ArrayPool<byte>.Shared.Return(pixels);
         Interlocked.Increment(ref _dropped);
+        request?.Taken.TrySetException(new IOException($"snapshot of part {partId} dropped: {QueueCapacity} snapshots were already waiting to be written"));
         return null;
     }
 
@@ -68,14 +79,18 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
             {
                 try
                 {
-                    Write(job);
+                    var path = Write(job);
                     Interlocked.Increment(ref _written);
+                    // Read before pruning: the requester gets the bytes even when retention removes the file at once.
+                    var jpeg = job.Request is null ? null : await File.ReadAllBytesAsync(path).ConfigureAwait(false);
                     Prune();
+                    job.Request?.Taken.TrySetResult(new SnapshotTaken(job.Name, path, job.PartId, job.Verdict.Name, jpeg!));
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
                     Interlocked.Increment(ref _dropped);
                     LogWriteFailed(_log, job.Name, e.Message);
+                    job.Request?.Taken.TrySetException(new IOException($"snapshot {job.Name} not written: {e.Message}", e));
                 }
                 finally
                 {
@@ -85,7 +100,7 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
         }
     }
 
-    private void Write(Job job)
+    private string Write(Job job)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(job.Width, job.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         FillRgba(job, bitmap.GetPixelSpan());
@@ -102,6 +117,7 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
             jpeg.SaveTo(file);
         }
         File.Move(partial, path, overwrite: true);
+        return path;
     }
 
     private static void Annotate(SKCanvas canvas, Job job)
@@ -174,10 +190,21 @@ public sealed partial class SnapshotWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        TakeRequest()?.Taken.TrySetCanceled();
     }
 
-    private sealed record Job(string Name, int Width, int Height, PixelFormat Format, byte[] Pixels, ChainPayload? Chain, Verdict Verdict);
+    private sealed record Job(string Name, int Width, int Height, PixelFormat Format, byte[] Pixels, ChainPayload? Chain, Verdict Verdict, string PartId,
+        SnapshotRequest? Request);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "snapshot {Name} not written: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, string name, string reason);
 }
+
+/// <summary>A pending request for the next part's snapshot.</summary>
+public sealed class SnapshotRequest
+{
+    internal TaskCompletionSource<SnapshotTaken> Taken { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A requested snapshot, written: its file name and path, the part and verdict, and the JPEG's bytes.</summary>
+public sealed record SnapshotTaken(string File, string Path, string PartId, string Verdict, byte[] Jpeg);

@@ -11,20 +11,34 @@ public sealed record Verdict(bool Pass, IReadOnlyList<string> Reasons)
     public string Name => Pass ? "pass" : "fail";
 }
 
+/// <summary>The rule book's thresholds, replaced as a whole so that a part is judged by one consistent set.</summary>
+/// <param name="MaxSkewDegrees">Null when the inspection has no line-segment model.</param>
+public sealed record RuleThresholds(string? ExpectedText, Regex? Pattern, double MinConfidence, double? MaxSkewDegrees);
+
 /// <summary>
 /// The inspection rules: expected text or pattern and minimum confidence over the lines read, label skew from the
-/// strongest line segment, and the vibration features' limits. Every broken rule is a reason.
+/// strongest line segment, and the vibration features' limits. Every broken rule is a reason. The thresholds can be
+/// changed while running (the set-thresholds command); each part is judged by the set in force when it is judged.
 /// </summary>
 public sealed class RuleBook(string? expectedText, Regex? pattern, double minConfidence, double? maxSkewDegrees)
 {
+    private volatile RuleThresholds _thresholds = new(expectedText, pattern, minConfidence, maxSkewDegrees);
+
+    public RuleThresholds Thresholds
+    {
+        get => _thresholds;
+        set => _thresholds = value;
+    }
+
     public Verdict Judge(ChainPayload? chain, LineSegmentsPayload? lines, SensorFeatureValues? vibration)
     {
+        var thresholds = _thresholds;
         var reasons = new List<string>();
         if (chain is not null)
         {
-            JudgeText(chain, reasons);
+            JudgeText(chain, thresholds, reasons);
         }
-        if (maxSkewDegrees is { } maxSkew)
+        if (thresholds.MaxSkewDegrees is { } maxSkew)
         {
             JudgeSkew(lines, maxSkew, reasons);
         }
@@ -44,8 +58,9 @@ public sealed class RuleBook(string? expectedText, Regex? pattern, double minCon
         return new Verdict(reasons.Count == 0, reasons);
     }
 
-    private void JudgeText(ChainPayload chain, List<string> reasons)
+    private static void JudgeText(ChainPayload chain, RuleThresholds thresholds, List<string> reasons)
     {
+        var (expectedText, pattern, minConfidence, _) = thresholds;
         if (chain.Found is TextRegionsPayload { Outcome: OutputOutcome.InvalidOutput })
         {
             reasons.Add("text detector output invalid (NaN/Inf)");

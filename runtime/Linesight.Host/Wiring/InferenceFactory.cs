@@ -14,6 +14,9 @@ namespace Linesight.Host.Wiring;
 /// <param name="Primary">The first model (its execution providers and identity stand for the whole in status messages).</param>
 public sealed record LineInference(IFrameInference Inference, ModelSession Primary, InspectionStage? Inspection) : IAsyncDisposable
 {
+    /// <summary>The model (and chain) the reload-model command replaces.</summary>
+    public ReloadableInference? Reloadable { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         if (Inspection is not null)
@@ -46,34 +49,38 @@ public static class InferenceFactory
     public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine, LineSession? line = null)
     {
         var config = loaded.Config;
-        var sessions = new List<ModelSession>();
+        var owned = new List<IDisposable>();
         try
         {
-            // Cold start (issue 5): the sessions are independent, so they load (and warm up) side by side; with
-            // one intra-op thread each, two cores load two models at once instead of one after the other.
-            var chainStages = config.Chain?.PerRegion ?? [];
-            var lineModel = config.Inspection?.Lines;
-            var refs = new List<(string Path, string? Manifest)> { (config.Model.Path, config.Model.Manifest) };
-            refs.AddRange(chainStages.Select(s => (s.Path, (string?)s.Manifest)));
-            if (lineModel is not null)
+            // Cold start (issue 5): the sessions are independent, so they load (and warm up) side by side; with one
+            // intra-op thread each, two cores load two models at once. The line-segment model loads beside the chain.
+            var lineLoad = config.Inspection?.Lines is { } lineModel
+                ? Task.Run(() => ModelLoader.Load(lineModel.Path, lineModel.Manifest, loaded.BaseDirectory, profile))
+                : null;
+            LoadedModels models;
+            ModelSession primary;
+            try
             {
-                refs.Add((lineModel.Path, lineModel.Manifest));
+                (models, primary) = LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: false);
             }
-            var models = LoadAll(refs, loaded.BaseDirectory, profile, sessions);
-            var primary = models[0];
-            IFrameInference inference = primary;
-            if (config.Chain is { } chain)
+            catch
             {
-                var stages = chainStages.Select((s, i) => new RegionStage(
-                    models[1 + i],
-                    s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
-                inference = new RegionChain(primary, stages, chain.MaxRegions);
+                if (lineLoad is not null && Await(lineLoad) is { } loadedLines)
+                {
+                    loadedLines.Dispose();
+                }
+                throw;
             }
+            owned.Add(models.Owner);
+            var lines = lineLoad is null ? null : Track(lineLoad.GetAwaiter().GetResult());
+            var reloadable = new ReloadableInference(models, (path, manifest) => path is null
+                ? LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: true).Models
+                : LoadModels(loaded, path, manifest, profile, pinned: true).Models);
+            IFrameInference inference = reloadable;
             if (config.Inspection is not { } inspection)
             {
-                return new LineInference(inference, primary, null);
+                return new LineInference(inference, primary, null) { Reloadable = reloadable };
             }
-            var lines = lineModel is not null ? models[^1] : null;
             var rules = new RuleBook(
                 inspection.ExpectedText,
                 inspection.Pattern is { } p ? InspectionConfigRules.TextPattern(p, loaded.Origin) : null,
@@ -97,42 +104,79 @@ public static class InferenceFactory
                 snapshots,
                 inspection.Snapshots?.OnFail ?? false,
                 time);
-            return new LineInference(stage, primary, stage);
+            return new LineInference(stage, primary, stage) { Reloadable = reloadable };
         }
         catch
         {
-            foreach (var session in sessions)
+            foreach (var item in owned)
             {
-                session.Dispose();
+                item.Dispose();
             }
             throw;
         }
 
+        ModelSession Track(ModelSession session)
+        {
+            owned.Add(session);
+            return session;
+        }
     }
 
     /// <summary>
-    /// Loads every model in parallel; all loaded ones are added to <paramref name="owned"/> (for disposal on failure) and the
-    /// first failure (in config order) is thrown once every load has finished.
+    /// The configured model, with <paramref name="modelPath"/> in place of <c>model.path</c>, and its chain (read from
+    /// disk again). <paramref name="pinned"/>: the model's manifest must pin its sha256 (a reload by command).
     /// </summary>
-    private static ModelSession[] LoadAll(List<(string Path, string? Manifest)> refs, string baseDirectory, DeviceProfile profile, List<ModelSession> owned)
+    private static (LoadedModels Models, ModelSession Primary) LoadModels(LoadedConfig loaded, string modelPath, string? manifestPath, DeviceProfile profile, bool pinned)
     {
-        var loads = refs.Select(r => Task.Run(() => ModelLoader.Load(r.Path, r.Manifest, baseDirectory, profile))).ToArray();
+        var chainStages = loaded.Config.Chain?.PerRegion ?? [];
+        var loads = new List<Func<ModelSession>>
+        {
+            () => pinned ? ModelLoader.LoadPinned(modelPath, manifestPath, loaded.BaseDirectory, profile)
+                : ModelLoader.Load(modelPath, manifestPath, loaded.BaseDirectory, profile),
+        };
+        loads.AddRange(chainStages.Select(s => (Func<ModelSession>)(() => ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile))));
+        var sessions = LoadAll(loads);
+        var primary = sessions[0];
+        if (loaded.Config.Chain is not { } chain)
+        {
+            return (new LoadedModels(primary, primary), primary);
+        }
+        var stages = chainStages.Select((s, i) => new RegionStage(
+            sessions[1 + i],
+            s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
+        var regionChain = new RegionChain(primary, stages, chain.MaxRegions);
+        return (new LoadedModels(regionChain, regionChain), primary);
+    }
+
+    /// <summary>
+    /// Runs every load in parallel; when one fails, the ones that loaded are disposed and the first failure (in
+    /// config order) is thrown once every load has finished.
+    /// </summary>
+    private static ModelSession[] LoadAll(List<Func<ModelSession>> loads)
+    {
+        var tasks = loads.Select(Task.Run).ToArray();
+        var done = tasks.Select(Await).ToArray();
+        if (tasks.FirstOrDefault(t => t.IsFaulted) is { Exception: { } e })
+        {
+            foreach (var session in done.OfType<ModelSession>())
+            {
+                session.Dispose();
+            }
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException ?? e);
+        }
+        return [.. done.Select(d => d!)];
+    }
+
+    /// <summary>The task's session once it finished, or null when it failed (the caller reports the failure).</summary>
+    private static ModelSession? Await(Task<ModelSession> load)
+    {
         try
         {
-            Task.WaitAll(loads);
+            return load.GetAwaiter().GetResult();
         }
-        catch (AggregateException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Reported below, in config order, as the exception itself rather than wrapped.
+            return null;
         }
-        owned.AddRange(loads.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
-        foreach (var load in loads)
-        {
-            if (load.Exception is { } e)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException ?? e);
-            }
-        }
-        return loads.Select(t => t.Result).ToArray();
     }
 }

@@ -23,6 +23,20 @@ public static class ModelLoader
         return ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
     }
 
+    /// <summary>
+    /// As <see cref="Load"/>, but the manifest must pin the model's sha256 (a model swapped in while running is checked
+    /// against what its manifest promises, not merely described by it).
+    /// </summary>
+    public static ModelSession LoadPinned(string modelRef, string? manifestRef, string baseDirectory, DeviceProfile profile)
+    {
+        var file = Read(modelRef, manifestRef, baseDirectory);
+        if (file.Manifest.Sha256 is null)
+        {
+            throw new ModelException($"{modelRef}: manifest '{file.Manifest.Id}' does not pin the model's sha256; a model loaded while running must be pinned");
+        }
+        return ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
+    }
+
     /// <summary>Reads the model and resolves its manifest as <see cref="Load"/> does, without building a session.</summary>
     public static ModelFile Read(string modelRef, string? manifestRef, string baseDirectory)
     {

@@ -35,6 +35,9 @@ public sealed class PipelineModel : IDisposable
     /// <summary>The sensor input's aligner, for a multimodal model.</summary>
     public WindowAligner? Aligner { get; }
 
+    /// <summary>The model the reload-model command replaces; null for a multimodal model (not reloadable).</summary>
+    public ReloadableInference? Reloadable { get; private init; }
+
     public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time)
     {
         var model = loaded.Config.Model;
@@ -47,7 +50,13 @@ public sealed class PipelineModel : IDisposable
                 throw new ConfigurationException($"{loaded.Origin}: $.model.inputs: model '{file.Manifest.Id}' has no time-series input to feed");
             }
             var plain = ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
-            return new PipelineModel(plain, plain, plain.Providers, null);
+            var reloadable = new ReloadableInference(new LoadedModels(plain, plain), (path, manifest) =>
+            {
+                var next = path is null ? ModelLoader.LoadPinned(model.Path, model.Manifest, loaded.BaseDirectory, profile)
+                    : ModelLoader.LoadPinned(path, manifest, loaded.BaseDirectory, profile);
+                return new LoadedModels(next, next);
+            });
+            return new PipelineModel(reloadable, reloadable, plain.Providers, null) { Reloadable = reloadable };
         }
 
         var input = series[0];

@@ -47,6 +47,9 @@ public sealed class ConfiguredPipeline : IAsyncDisposable
     /// <summary>How the line link is doing (status line, health report, MQTT health message); null without a "line".</summary>
     public Linesight.Line.ILineLinkStatus? LineStatus => Line?.Status;
 
+    /// <summary>The model the reload-model command replaces; null when this kind of pipeline cannot reload.</summary>
+    public ReloadableInference? Reloadable { get; init; }
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
     public async ValueTask DisposeAsync()
@@ -125,13 +128,13 @@ public static class PipelineWiring
             var lineFrames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, inspected).ConfigureAwait(false), line, time, loggers);
             var lineOptions = new PipelineOptions(config.Stream, lineFrames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
             return new ConfiguredPipeline(inspected, inspected.Inference.Model, inspected.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
-                (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger)) { Inspection = inspected.Inspection };
+                (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger)) { Inspection = inspected.Inspection, Reloadable = inspected.Reloadable };
         }
         var model = PipelineModel.Load(loaded, profile, sensors, time);
         var frames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false), line, time, loggers);
         var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
         return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
-            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner };
+            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner, Reloadable = model.Reloadable };
     }
 
     private static async Task<(IFrameSource Source, EdgePolicy Edge)> AwaitSourceAsync(Task<(IFrameSource Source, EdgePolicy Edge)> sourceReady, IAsyncDisposable model)

@@ -17,7 +17,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
     private readonly DurableOutbox _outbox;
     private readonly TimeProvider _time;
     private IRunnablePipeline? _pipeline;
-    private string _mcuLink = "absent";
+    private Func<string> _mcuLink = () => "absent";
     private long _lastFrames;
     private long _lastTimestamp;
     private double _fps;
@@ -45,7 +45,8 @@ public sealed class SparkplugWiring : IAsyncDisposable
         var outbox = DurableOutbox.Open(resolved.Outbox, time, loggers.CreateLogger("Linesight.Sparkplug.Outbox"));
         try
         {
-            return new SparkplugWiring(resolved.Options, outbox, time, loggers.CreateLogger("Linesight.Sparkplug"), commands);
+            var options = commands is null ? resolved.Options : resolved.Options with { DeviceCommands = SparkplugCommands.Metrics };
+            return new SparkplugWiring(options, outbox, time, loggers.CreateLogger("Linesight.Sparkplug"), commands);
         }
         catch
         {
@@ -58,7 +59,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
     public IResultSink Alongside(IResultSink json) => new ResultFanOut([json, Node]);
 
     /// <summary>Node health (NBIRTH, NDATA) comes from this pipeline from now on.</summary>
-    public void ReportHealthOf(IRunnablePipeline pipeline, string mcuLink)
+    public void ReportHealthOf(IRunnablePipeline pipeline, Func<string> mcuLink)
     {
         _mcuLink = mcuLink;
         _pipeline = pipeline;
@@ -74,7 +75,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
     {
         if (_pipeline is not { } pipeline)
         {
-            return new NodeHealth(0, 0, 0, 0, 0, 0, _mcuLink);
+            return new NodeHealth(0, 0, 0, 0, 0, 0, _mcuLink());
         }
         var m = pipeline.Metrics;
         var seconds = _time.GetElapsedTime(_lastTimestamp).TotalSeconds;
@@ -84,7 +85,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
             _lastFrames = m.FramesIn;
             _lastTimestamp = _time.GetTimestamp();
         }
-        return new NodeHealth(_fps, Finite(m.InferenceLatency.Percentile(50)), Finite(m.InferenceLatency.Percentile(99)), m.FramesIn, m.FramesDropped, m.InferenceErrors, _mcuLink);
+        return new NodeHealth(_fps, Finite(m.InferenceLatency.Percentile(50)), Finite(m.InferenceLatency.Percentile(99)), m.FramesIn, m.FramesDropped, m.InferenceErrors, _mcuLink());
     }
 
     private static double Finite(double value) => double.IsNaN(value) ? 0 : value;

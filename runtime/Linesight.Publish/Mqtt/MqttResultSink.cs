@@ -54,6 +54,8 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     private long _published;
     private volatile bool _intakeDone;
     private volatile BrokerLinkState _link = BrokerLinkState.Initial;
+    private readonly Channel<InboundCommand>? _commands;
+    private long _commandsDropped;
 
     public MqttResultSink(MqttSinkOptions options, DurableOutbox outbox, string stream, TimeProvider time, ILogger logger)
     {
@@ -75,6 +77,12 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         var trust = options.Tls?.LoadTrustChain("mqtt.tls");
         var clientCertificate = options.Tls?.LoadClientCertificate("mqtt.tls");
         _clientOptions = [.. _brokers.Select(b => ClientOptions(options, b, trust, clientCertificate))];
+        if (options.AcceptCommands)
+        {
+            // Commands are few; a burst beyond this is answered by nobody and counted rather than held.
+            _commands = Channel.CreateBounded<InboundCommand>(new BoundedChannelOptions(16) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+            _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
+        }
     }
 
     private static MqttClientOptions ClientOptions(MqttSinkOptions options, BrokerAddress broker, X509Certificate2Collection? trust, X509Certificate2? clientCertificate)
@@ -132,6 +140,58 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 
     public BrokerLinkState Link => _link;
 
+    /// <summary>Messages received on the command topic, in order; null unless <see cref="MqttSinkOptions.AcceptCommands"/>. Completes when the sink stops.</summary>
+    public ChannelReader<InboundCommand>? Commands => _commands?.Reader;
+
+    /// <summary>Command messages dropped because too many were waiting.</summary>
+    public long CommandsDropped => Interlocked.Read(ref _commandsDropped);
+
+    /// <summary>
+    /// Publishes a message beside the results (command responses, health, snapshots) at QoS 1, not through the outbox:
+    /// these are about now, so one that cannot be sent while the broker is away is dropped (false), not kept.
+    /// </summary>
+    public async Task<bool> PublishDirectAsync(string topic, byte[] payload, byte[]? correlationData, CancellationToken cancel)
+    {
+        if (!_client.IsConnected)
+        {
+            return false;
+        }
+        try
+        {
+            var outcome = await _client.PublishAsync(new MqttApplicationMessage
+            {
+                Topic = topic,
+                Payload = new ReadOnlySequence<byte>(payload),
+                QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                ContentType = _contentType,
+                CorrelationData = _options.Mqtt311 ? null : correlationData,
+            }, cancel).ConfigureAwait(false);
+            return outcome.IsSuccess;
+        }
+        catch (Exception e) when (IsLinkFailure(e, cancel))
+        {
+            LogDirectPublishFailed(_logger, topic, e.Message);
+            return false;
+        }
+    }
+
+    private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (_commands is null || message.Topic != _options.Topics.Command)
+        {
+            return Task.CompletedTask;
+        }
+        // An oversized payload is kept only far enough to say so.
+        var length = message.Payload.Length;
+        var kept = message.Payload.Slice(0, Math.Min(length, Messages.CommandMessage.MaxBytes + 1)).ToArray();
+        if (!_commands.Writer.TryWrite(new InboundCommand(kept, length, message.ResponseTopic, message.CorrelationData)))
+        {
+            Interlocked.Increment(ref _commandsDropped);
+        }
+        return Task.CompletedTask;
+    }
+
     /// <summary>When the broker acknowledged the first result (cold-start measurements).</summary>
     public DateTimeOffset? FirstDelivery { get; private set; }
 
@@ -177,6 +237,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             await publisher.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
         await GoOfflineAsync(abort).ConfigureAwait(false);
+        _commands?.Writer.TryComplete();
     }
 
     public async ValueTask DisposeAsync()
@@ -381,6 +442,16 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                     .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
                     .WithContentType(_contentType)
                     .Build(), abort).ConfigureAwait(false);
+                if (_commands is not null)
+                {
+                    // Clean start: the subscription is made again on every connect.
+                    var subscribed = await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                        .WithTopicFilter(_options.Topics.Command, MqttQualityOfServiceLevel.AtLeastOnce).Build(), abort).ConfigureAwait(false);
+                    if (subscribed.Items.Any(i => (int)i.ResultCode > 2))
+                    {
+                        LogCommandsRefused(_logger, _options.Topics.Command, subscribed.Items.First().ResultCode.ToString());
+                    }
+                }
                 if (attempts > 0)
                 {
                     LogReconnected(_logger, broker, attempts);
@@ -508,6 +579,12 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "outbox: fsync failed ({Reason}); retrying")]
     private static partial void LogSyncFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not publish to {Topic} ({Reason}); dropped")]
+    private static partial void LogDirectPublishFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker refused the subscription to {Topic} ({Reason}); commands will not arrive")]
+    private static partial void LogCommandsRefused(ILogger logger, string topic, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not publish offline status ({Reason}); the last will covers it")]
     private static partial void LogOfflineFailed(ILogger logger, string reason);

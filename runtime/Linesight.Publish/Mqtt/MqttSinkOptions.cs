@@ -25,6 +25,9 @@ public sealed record MqttSinkOptions(
 
     public BrokerCredentials? Credentials { get; init; }
 
+    /// <summary>Subscribe to the command topic and hand what arrives to <see cref="MqttResultSink.Commands"/>.</summary>
+    public bool AcceptCommands { get; init; }
+
     /// <summary>Speak MQTT 3.1.1 instead of 5 (older brokers).</summary>
     public bool Mqtt311 { get; init; }
 }

@@ -3,8 +3,9 @@ using Linesight.Errors;
 namespace Linesight.Publish.Mqtt;
 
 /// <summary>
-/// Where messages go: <c>{prefix}/{site}/{line}/{device}/status</c> (retained availability) and
-/// <c>{prefix}/{site}/{line}/{device}/{stream}/result</c> (one message per result). See docs/mqtt.md.
+/// Where messages go: <c>{prefix}/{site}/{line}/{device}/status</c> (retained availability),
+/// <c>{prefix}/{site}/{line}/{device}/{stream}/result</c> (one message per result), and beside them the device's
+/// <c>health</c>, <c>command</c>, <c>command/response</c> and <c>snapshot</c> topics. See docs/mqtt.md.
 /// </summary>
 public sealed record TopicLayout
 {
@@ -28,6 +29,18 @@ public sealed record TopicLayout
     public string DeviceRoot => $"{Prefix}/{Site}/{Line}/{Device}";
 
     public string Status => $"{DeviceRoot}/status";
+
+    /// <summary>Commands to the box (docs/mqtt.md, "Commands").</summary>
+    public string Command => $"{DeviceRoot}/command";
+
+    /// <summary>Where commands are answered unless the sender names an MQTT 5 response topic.</summary>
+    public string CommandResponse => $"{DeviceRoot}/command/response";
+
+    /// <summary>The periodic health message.</summary>
+    public string Health => $"{DeviceRoot}/health";
+
+    /// <summary>Annotated snapshots offered on request.</summary>
+    public string Snapshot => $"{DeviceRoot}/snapshot";
 
     public string Result(string stream)
     {

@@ -151,6 +151,9 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
         };
     }
 
+    /// <summary>Births go out again at the next turn of the online session (the JSON "rebirth" command; NCMD does the same).</summary>
+    public void RequestRebirth() => Volatile.Write(ref _rebirthRequested, true);
+
     public string Name => $"sparkplug {_options.Topics.GroupId}/{_options.Topics.EdgeNodeId}";
 
     /// <summary>Results of this run stored in the Sparkplug outbox (durably handed over).</summary>

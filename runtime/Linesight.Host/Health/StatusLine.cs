@@ -1,0 +1,36 @@
+using System.Globalization;
+using Linesight.Publish.Messages;
+
+namespace Linesight.Host.Health;
+
+/// <summary>The one-line live status (terminal) or periodic status log line (service), rendered from a <see cref="HealthSnapshot"/>.</summary>
+public static class StatusLine
+{
+    public static string Format(HealthSnapshot h)
+    {
+        var broker = h.Broker.Connected ? "broker online"
+            : h.Broker.FailedAttempts > 0 ? $"broker unreachable ({h.Broker.LastError}), retry #{h.Broker.FailedAttempts}"
+            : "broker connecting";
+        var camera = h.Source is { State: { } state, Restarts: > 0 } source
+            ? $" | source {state}, {source.Restarts} restarts ({source.LastError}){(source.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
+            : "";
+        var f = h.Frames;
+        var l = h.Latency;
+        var unchanged = f.Unchanged > 0 ? $" | unchanged {f.Unchanged}" : "";
+        var sensors = h.SensorSummary.Length > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {f.Unaligned} | stages p50 ms queue {P50(l.Queue):0.0} pre {P50(l.Preprocess):0.0} infer {P50(l.Model):0.0} post {P50(l.Postprocess):0.0} publish {P50(l.Publish):0.0} | {h.SensorSummary}")
+            : "";
+        var o = h.Outbox;
+        var outbox = o.DiskFull ? $"outbox {o.Depth} (DISK FULL)"
+            : o.Dropped > 0 ? $"outbox {o.Depth} ({o.Dropped} dropped)"
+            : $"outbox {o.Depth}";
+        var verdicts = h.Inspection is not { } inspection ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
+                + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
+        var line = h.Line is { } link ? $" | line {link.State}" : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{sensors}{line}");
+    }
+
+    private static double P50(HealthSnapshot.Percentiles p) => double.IsNaN(p.P50) ? 0 : p.P50;
+}
