@@ -116,7 +116,7 @@ public static partial class RunCommand
         var pipeline = session.CreatePipeline(sink, loggers.CreateLogger("Linesight.Pipeline"));
 
         LogStarting(log, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
-        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection };
+        var status = new StatusReporter(pipeline, sink, session.Source, surface, log, time, statusInterval) { Sensors = sensors, Inspection = session.Inspection, Session = session.Supervisor };
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -211,6 +211,9 @@ public static partial class RunCommand
 
         public Inspection.InspectionStage? Inspection { get; init; }
 
+        /// <summary>The inference session's supervisor; restarts show on the status line.</summary>
+        public Pipeline.Supervision.ISupervisedSession? Session { get; init; }
+
         private long _lastFrames;
         private long _lastTimestamp = time.GetTimestamp();
         private double _fps;
@@ -267,6 +270,9 @@ public static partial class RunCommand
                 ? $" | source {health.State.ToString().ToLowerInvariant()}, {health.Restarts} restarts ({health.LastError}){(health.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
                 : "";
             var m = pipeline.Metrics;
+            var model = Session?.Health is { } s && (s.Restarts > 0 || s.State != Pipeline.Supervision.SessionState.Running)
+                ? $" | session {s.State.ToString().ToLowerInvariant()}, {s.Restarts} restarts ({s.LastError})"
+                : "";
             var unchanged = m.FramesUnchanged > 0 ? $" | unchanged {m.FramesUnchanged}" : "";
             var sensors = Sensors is { Sensors.Count: > 0 } set
                 ? string.Create(CultureInfo.InvariantCulture, $" | unaligned {m.FramesUnaligned} | stages p50 ms queue {P50(m.QueueLatency):0.0} pre {P50(m.PreprocessLatency):0.0} infer {P50(m.ModelLatency):0.0} post {P50(m.PostprocessLatency):0.0} publish {P50(m.PublishLatency):0.0} | {set.Describe()}")
@@ -279,7 +285,7 @@ public static partial class RunCommand
                 : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
                     + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
             return string.Create(CultureInfo.InvariantCulture,
-                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
+                $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{model}{sensors}");
         }
 
         private static double P50(LatencyWindow window) => window.Percentile(50) is var p && double.IsNaN(p) ? 0 : p;

@@ -52,6 +52,7 @@ public static class ConfigLoader
         {
             throw StrictJson.Invalid(origin, "$.model.path", "must not be empty");
         }
+        SessionSupervisionConfig.Validate(c.Model.Supervision, origin);
         switch (c.Source)
         {
             case ImageFolderSourceConfig folder:

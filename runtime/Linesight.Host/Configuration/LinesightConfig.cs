@@ -104,7 +104,9 @@ public sealed record ImageFolderSourceConfig(string Path, double Fps = 0, bool L
 
 /// <summary>The ONNX file and its manifest (default: beside the model as NAME.manifest.json).</summary>
 /// <param name="Inputs">For a multimodal model: which sensor feeds each time-series input (docs/pipeline.md).</param>
-public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnlyDictionary<string, ModelInputConfig>? Inputs = null);
+/// <param name="Supervision">When the session counts as stuck or failed and is rebuilt (docs/pipeline.md, "Session supervision").</param>
+public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnlyDictionary<string, ModelInputConfig>? Inputs = null,
+    SessionSupervisionConfig? Supervision = null);
 
 /// <summary>Where results go.</summary>
 /// <param name="ClientId">Default: linesight-{device.id}.</param>

@@ -6,27 +6,34 @@ using Linesight.Host.Configuration;
 using Linesight.Inference.Manifests;
 using Linesight.Inference.Sessions;
 using Linesight.Pipeline.Alignment;
+using Linesight.Pipeline.Supervision;
 using Linesight.Results;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Linesight.Host.Wiring;
 
 /// <summary>
 /// The model a pipeline runs, as its inference stage: a plain image model, or a multimodal model whose
-/// time-series input is fed, per frame, by the aligned window of the sensor the config binds to it.
+/// time-series input is fed, per frame, by the aligned window of the sensor the config binds to it. Either runs
+/// behind a <see cref="SupervisedInference"/> that rebuilds the session from the model's bytes when it gets stuck or
+/// keeps failing.
 /// </summary>
 public sealed class PipelineModel : IDisposable
 {
-    private readonly IDisposable _session;
+    private readonly SupervisedInference _supervised;
 
-    private PipelineModel(IFrameInference inference, IDisposable session, ExecutionProviderPlan providers, WindowAligner? aligner)
+    private PipelineModel(SupervisedInference inference, ExecutionProviderPlan providers, WindowAligner? aligner)
     {
-        Inference = inference;
-        _session = session;
+        _supervised = inference;
         Providers = providers;
         Aligner = aligner;
     }
 
-    public IFrameInference Inference { get; }
+    public IFrameInference Inference => _supervised;
+
+    /// <summary>The session's supervisor: state and restarts, for status and health messages.</summary>
+    public ISupervisedSession Supervisor => _supervised;
 
     public ModelIdentity Identity => Inference.Model;
 
@@ -35,9 +42,11 @@ public sealed class PipelineModel : IDisposable
     /// <summary>The sensor input's aligner, for a multimodal model.</summary>
     public WindowAligner? Aligner { get; }
 
-    public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time)
+    public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory? loggers = null)
     {
         var model = loaded.Config.Model;
+        var supervision = SessionSupervisionConfig.OptionsOf(model.Supervision);
+        var logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("Linesight.Session");
         var file = ModelLoader.Read(model.Path, model.Manifest, loaded.BaseDirectory);
         var series = file.Manifest.Inputs.Where(i => i.Modality == InputModality.TimeSeries).ToArray();
         if (series.Length == 0)
@@ -47,7 +56,9 @@ public sealed class PipelineModel : IDisposable
                 throw new ConfigurationException($"{loaded.Origin}: $.model.inputs: model '{file.Manifest.Id}' has no time-series input to feed");
             }
             var plain = ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
-            return new PipelineModel(plain, plain, plain.Providers, null);
+            return new PipelineModel(
+                new SupervisedInference(plain, () => ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile), supervision, time, logger),
+                plain.Providers, null);
         }
 
         var input = series[0];
@@ -79,10 +90,12 @@ public sealed class PipelineModel : IDisposable
         var aligner = new WindowAligner(input.Name, history, window, time);
         var session = MultimodalModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
         var fusion = new AlignedFusion(session, aligner);
-        return new PipelineModel(fusion, fusion, session.Providers, aligner);
+        return new PipelineModel(
+            new SupervisedInference(fusion, () => new AlignedFusion(MultimodalModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile), aligner), supervision, time, logger),
+            session.Providers, aligner);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => _supervised.Dispose();
 
     /// <summary>Image + sensor window per frame; the window is the one aligned to the frame's (or its trigger's) time.</summary>
     private sealed class AlignedFusion(MultimodalModelSession session, WindowAligner aligner) : IFrameInference, IDisposable

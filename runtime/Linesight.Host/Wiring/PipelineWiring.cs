@@ -41,6 +41,9 @@ public sealed class ConfiguredPipeline : IAsyncDisposable
     /// <summary>The inspection around the models (verdicts, rejects, snapshots), when configured.</summary>
     public InspectionStage? Inspection { get; init; }
 
+    /// <summary>The inference session's supervisor (state, restarts), when the model runs behind one.</summary>
+    public Pipeline.Supervision.ISupervisedSession? Supervisor { get; init; }
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
     public ValueTask DisposeAsync() => _session.DisposeAsync();
@@ -93,11 +96,11 @@ public static class PipelineWiring
             return new ConfiguredPipeline(line, line.Inference.Model, line.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
                 (sink, logger) => new InferencePipeline(lineFrames.Source, line.Inference, sink, lineOptions, time, logger)) { Inspection = line.Inspection };
         }
-        var model = PipelineModel.Load(loaded, profile, sensors, time);
+        var model = PipelineModel.Load(loaded, profile, sensors, time, loggers);
         var frames = await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false);
         var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
         return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
-            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner };
+            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner, Supervisor = model.Supervisor };
     }
 
     private static async Task<(IFrameSource Source, EdgePolicy Edge)> AwaitSourceAsync(Task<(IFrameSource Source, EdgePolicy Edge)> sourceReady, IAsyncDisposable model)
