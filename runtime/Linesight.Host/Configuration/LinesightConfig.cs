@@ -17,7 +17,8 @@ public sealed record LinesightConfig(
     string Profile = "simulated",
     IReadOnlyList<SensorConfig>? Sensors = null,
     ChainConfig? Chain = null,
-    InspectionConfig? Inspection = null);
+    InspectionConfig? Inspection = null,
+    IReadOnlyList<ModelConfig>? AdditionalModels = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);
@@ -68,6 +69,7 @@ public sealed record SyntheticSourceConfig(
 /// <summary>A V4L2 camera (USB/UVC or CSI) by mmap streaming; frames leave as RGB24.</summary>
 /// <param name="PixelFormat">What the device is asked for: yuyv, nv12 or mjpeg.</param>
 /// <param name="StallTimeoutSeconds">No frame for this long: the device is closed and reopened.</param>
+/// <param name="Fps">Frame rate asked of the driver (VIDIOC_S_PARM); 0 keeps the driver's.</param>
 public sealed record V4l2SourceConfig(
     string Device,
     int Width,
@@ -75,7 +77,8 @@ public sealed record V4l2SourceConfig(
     string PixelFormat = "yuyv",
     int Buffers = 4,
     double StallTimeoutSeconds = 5,
-    MotionGateConfig? MotionGate = null) : SourceConfig;
+    MotionGateConfig? MotionGate = null,
+    double Fps = 0) : SourceConfig;
 
 /// <summary>
 /// Audio for a streaming audio model (e.g. Silero VAD), decoded by a supervised ffmpeg, resampled to the model's

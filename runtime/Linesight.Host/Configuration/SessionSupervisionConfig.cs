@@ -20,28 +20,27 @@ public sealed record SessionSupervisionConfig(
     /// <summary>The options for <paramref name="config"/>, defaults when it is absent.</summary>
     public static SessionSupervisionOptions OptionsOf(SessionSupervisionConfig? config) => (config ?? new SessionSupervisionConfig()).ToOptions();
 
-    public static void Validate(SessionSupervisionConfig? config, string origin)
+    public static void Validate(SessionSupervisionConfig? config, string origin, string jsonPath = "$.model.supervision")
     {
         if (config is null)
         {
             return;
         }
-        const string Path = "$.model.supervision";
         if (!double.IsFinite(config.StuckTimeoutSeconds) || config.StuckTimeoutSeconds is < 0.1 or > 3600)
         {
-            throw StrictJson.Invalid(origin, $"{Path}.stuckTimeoutSeconds", $"{config.StuckTimeoutSeconds} is out of range 0.1..3600");
+            throw StrictJson.Invalid(origin, $"{jsonPath}.stuckTimeoutSeconds", $"{config.StuckTimeoutSeconds} is out of range 0.1..3600");
         }
         if (config.MaxConsecutiveErrors is < 1 or > 1_000_000)
         {
-            throw StrictJson.Invalid(origin, $"{Path}.maxConsecutiveErrors", $"{config.MaxConsecutiveErrors} is out of range 1..1000000");
+            throw StrictJson.Invalid(origin, $"{jsonPath}.maxConsecutiveErrors", $"{config.MaxConsecutiveErrors} is out of range 1..1000000");
         }
         if (!double.IsFinite(config.InitialRestartDelayMs) || config.InitialRestartDelayMs is < 0 or > 600_000)
         {
-            throw StrictJson.Invalid(origin, $"{Path}.initialRestartDelayMs", $"{config.InitialRestartDelayMs} is out of range 0..600000");
+            throw StrictJson.Invalid(origin, $"{jsonPath}.initialRestartDelayMs", $"{config.InitialRestartDelayMs} is out of range 0..600000");
         }
         if (!double.IsFinite(config.MaxRestartDelaySeconds) || config.MaxRestartDelaySeconds < config.InitialRestartDelayMs / 1000 || config.MaxRestartDelaySeconds > 3600)
         {
-            throw StrictJson.Invalid(origin, $"{Path}.maxRestartDelaySeconds",
+            throw StrictJson.Invalid(origin, $"{jsonPath}.maxRestartDelaySeconds",
                 $"{config.MaxRestartDelaySeconds} must be at least the initial delay ({config.InitialRestartDelayMs / 1000} s) and at most 3600");
         }
     }

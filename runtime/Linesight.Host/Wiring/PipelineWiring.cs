@@ -44,6 +44,9 @@ public sealed class ConfiguredPipeline : IAsyncDisposable
     /// <summary>The inference session's supervisor (state, restarts), when the model runs behind one.</summary>
     public Pipeline.Supervision.ISupervisedSession? Supervisor { get; init; }
 
+    /// <summary>Models that infer every frame beside the main one (<c>additionalModels</c>), each with its supervisor.</summary>
+    public AdditionalModels? Additional { get; init; }
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
     public ValueTask DisposeAsync() => _session.DisposeAsync();
@@ -93,14 +96,17 @@ public static class PipelineWiring
             var line = InferenceFactory.Create(loaded, profile, time, loggers, stopLine);
             var lineFrames = await AwaitSourceAsync(sourceReady, line).ConfigureAwait(false);
             var lineOptions = new PipelineOptions(config.Stream, lineFrames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-            return new ConfiguredPipeline(line, line.Inference.Model, line.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
-                (sink, logger) => new InferencePipeline(lineFrames.Source, line.Inference, sink, lineOptions, time, logger)) { Inspection = line.Inspection };
+            var lineExtras = await AdditionalModels.LoadAsync(loaded, profile, time, loggers, line).ConfigureAwait(false);
+            return new ConfiguredPipeline(lineExtras.With(line), line.Inference.Model, line.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
+                (sink, logger) => new InferencePipeline(lineFrames.Source, line.Inference, sink, lineOptions, time, logger, lineExtras.Inferences)) { Inspection = line.Inspection, Additional = lineExtras };
         }
         var model = PipelineModel.Load(loaded, profile, sensors, time, loggers);
         var frames = await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false);
         var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-        return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
-            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner, Supervisor = model.Supervisor };
+        var extras = await AdditionalModels.LoadAsync(loaded, profile, time, loggers, new OwnedSession(model)).ConfigureAwait(false);
+        return new ConfiguredPipeline(extras.With(new OwnedSession(model)), model.Identity, model.Providers, frames.Source, frames.Source.Name,
+            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger, extras.Inferences))
+            { Aligner = model.Aligner, Supervisor = model.Supervisor, Additional = extras };
     }
 
     private static async Task<(IFrameSource Source, EdgePolicy Edge)> AwaitSourceAsync(Task<(IFrameSource Source, EdgePolicy Edge)> sourceReady, IAsyncDisposable model)
