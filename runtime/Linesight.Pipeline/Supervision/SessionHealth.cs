@@ -35,7 +35,4 @@ public interface ISupervisedSession
 /// <param name="MaxConsecutiveErrors">This many inference errors in a row and the session is rebuilt.</param>
 /// <param name="InitialRestartDelay">Back-off before the first rebuild attempt; doubles per failed attempt.</param>
 /// <param name="MaxRestartDelay">Back-off ceiling.</param>
-public sealed record SessionSupervisionOptions(TimeSpan StuckTimeout, int MaxConsecutiveErrors, TimeSpan InitialRestartDelay, TimeSpan MaxRestartDelay)
-{
-    public static SessionSupervisionOptions Default { get; } = new(TimeSpan.FromSeconds(30), 5, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
-}
+public sealed record SessionSupervisionOptions(TimeSpan StuckTimeout, int MaxConsecutiveErrors, TimeSpan InitialRestartDelay, TimeSpan MaxRestartDelay);

@@ -49,7 +49,7 @@ public sealed class AdditionalModelsRunTests : IDisposable
             foreach (var r in mine)
             {
                 var image = images[r.GetProperty("seq").GetInt32() - 1];
-                Assert.Equal(Path.GetFileName(image), r.GetProperty("sourceItem").GetString());
+                Assert.EndsWith(Path.GetFileName(image), r.GetProperty("sourceItem").GetString(), StringComparison.Ordinal);
                 using var frame = DecodedImage.DecodeFile(image).ToFrame(1, 0, DateTimeOffset.UnixEpoch);
                 var payload = alone.Infer(frame).Payload;
                 using var expected = JsonDocument.Parse(PayloadJson(payload));
