@@ -88,6 +88,34 @@ public sealed class RtspPullTests
         }
     }
 
+    [Fact]
+    public async Task Linesight_run_with_a_video_source_pulls_an_rtsp_camera()
+    {
+        await using var server = await GstRtspServer.StartNewAsync(64, 48);
+        await using var broker = await Mosquitto.StartAsync();
+        await using var sub = await MosquittoSub.StartAsync(broker.Port, "linesight/+/+/+/ipcam/result");
+        using var dir = new TempDir();
+        var config = dir.File("line.json", $$"""
+            {
+              "configVersion": 1,
+              "device": { "site": "plant", "line": "line-3", "id": "box-1" },
+              "stream": "ipcam",
+              "source": { "type": "video", "input": "{{server.Url}}", "width": 64, "height": 48, "stallTimeoutSeconds": 30 },
+              "model": { "path": "{{Repo.OrientationModel}}", "manifest": "{{Repo.OrientationManifest}}" },
+              "mqtt": { "broker": "{{broker.Url}}" }
+            }
+            """);
+
+        var run = await Cli.RunAsync(["run", "--config", config, "--max-results", "5"], TimeSpan.FromSeconds(120));
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var results = sub.Take(5, "/ipcam/result", TimeSpan.FromSeconds(60));
+        Assert.All(results, r => Assert.Equal(server.Url, r.GetProperty("sourceItem").GetString()));
+        Assert.Equal("ppocr-text-orientation", results[0].GetProperty("model").GetProperty("id").GetString());
+        var sequences = results.Select(r => r.GetProperty("seq").GetInt64()).ToList();
+        Assert.Equal(sequences.Order(), sequences); // a live camera may drop frames (latest wins), never reorder them
+    }
+
     private static async Task Until(Func<bool> condition, string what, CancellationToken cancellationToken)
     {
         while (!condition())
