@@ -14,6 +14,7 @@ rm -rf "$out"; mkdir -p "$out"
 need=(mosquitto mosquitto-clients ffmpeg python3-onnx python3-jsonschema file espeak-ng openssl gcc make libc6-dev fonts-dejavu-core fonts-liberation)
 need+=(shellcheck openssh-server openssh-client systemd)  # deployment: script lint, flash-device.sh over a real sshd, systemd-analyze
 need+=(protobuf-compiler python3-protobuf)  # Sparkplug B: payloads decoded by an independently compiled schema
+need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)  # a real RTSP server that cameras are pulled from
 command -v npm >/dev/null || need+=(npm)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -20,22 +20,32 @@ public sealed record PipelineOptions(string Stream, EdgePolicy FrameEdge, int Fr
 /// source → [frames, per-edge policy] → inference → [results, blocking] → sink.
 /// Shutdown: stop the source, infer what is queued, let the sink deliver everything within the drain
 /// timeout, then abort. A frame that fails inference is counted and logged, and the line keeps going.
+/// Models run <c>alongside</c> the main one see every frame too, after it, on the same thread; each makes its own
+/// result (its own model id), so a frame gives one result per model.
 /// </summary>
 public sealed partial class InferencePipeline : IRunnablePipeline
 {
     private readonly IFrameSource _source;
     private readonly IFrameInference _inference;
+    private readonly IReadOnlyList<IFrameInference> _alongside;
     private readonly IResultSink _sink;
     private readonly PipelineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public InferencePipeline(IFrameSource source, IFrameInference inference, IResultSink sink, PipelineOptions options, TimeProvider time, ILogger logger)
+    /// <param name="alongside">More single-frame models that infer every frame after <paramref name="inference"/>.</param>
+    public InferencePipeline(IFrameSource source, IFrameInference inference, IResultSink sink, PipelineOptions options, TimeProvider time, ILogger logger,
+        IReadOnlyList<IFrameInference>? alongside = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.FrameQueue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ResultQueue);
+        if (alongside?.FirstOrDefault(a => a is IFrameWindowInference { WindowFrames: > 1 }) is { } temporal)
+        {
+            throw new ArgumentException($"model '{temporal.Model.Id}' takes a window of frames; only the main model of a pipeline may", nameof(alongside));
+        }
         _source = source;
         _inference = inference;
+        _alongside = alongside ?? [];
         _sink = sink;
         _options = options;
         _time = time;
@@ -142,7 +152,14 @@ public sealed partial class InferencePipeline : IRunnablePipeline
 
     private void RunInference(ChannelReader<Frame> frames, ChannelWriter<InferenceResult> results, CancellationToken abort)
     {
-        using var terminate = abort.Register(_inference.Terminate);
+        using var terminate = abort.Register(() =>
+        {
+            _inference.Terminate();
+            foreach (var other in _alongside)
+            {
+                other.Terminate();
+            }
+        });
         var gate = _options.MotionGate is { } gateOptions ? new Gating.MotionGate(gateOptions) : null;
         using var window = _inference is IFrameWindowInference { WindowFrames: > 1 } temporal ? new FrameWindow(temporal.WindowFrames) : null;
         Exception? fault = null;
@@ -160,28 +177,31 @@ public sealed partial class InferencePipeline : IRunnablePipeline
                         frame.Dispose();
                         continue;
                     }
-                    InferenceResult? result;
-                    if (window is not null)
+                    Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
+                    try
                     {
-                        window.Push(frame); // the window owns it now and disposes it when it slides out
-                        result = window.IsFull ? TryInfer(window.Newest, window, abort) : null;
-                    }
-                    else
-                    {
-                        using (frame)
+                        if (window is not null)
                         {
-                            result = TryInfer(frame, null, abort);
+                            window.Push(frame); // the window owns it now and disposes it when it slides out
+                            Emit(window.IsFull ? TryInfer(_inference, frame, window, abort) : null, results, abort);
+                        }
+                        else
+                        {
+                            Emit(TryInfer(_inference, frame, null, abort), results, abort);
+                        }
+                        foreach (var other in _alongside)
+                        {
+                            Emit(TryInfer(other, frame, null, abort), results, abort);
+                        }
+                    }
+                    finally
+                    {
+                        if (window is null)
+                        {
+                            frame.Dispose();
                         }
                     }
                     Metrics.InferenceBeat(_time.GetTimestamp());
-                    if (result is not null)
-                    {
-                        _pending.Enqueue(_time.GetTimestamp());
-                        if (!results.TryWrite(result))
-                        {
-                            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
-                        }
-                    }
                 }
             }
         }
@@ -204,14 +224,26 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         }
     }
 
+    private void Emit(InferenceResult? result, ChannelWriter<InferenceResult> results, CancellationToken abort)
+    {
+        if (result is null)
+        {
+            return;
+        }
+        _pending.Enqueue(_time.GetTimestamp());
+        if (!results.TryWrite(result))
+        {
+            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     /// <summary>Infers one frame, or a full window whose newest frame is <paramref name="frame"/> (the result carries its identity).</summary>
-    private InferenceResult? TryInfer(Frame frame, FrameWindow? window, CancellationToken abort)
+    private InferenceResult? TryInfer(IFrameInference inference, Frame frame, FrameWindow? window, CancellationToken abort)
     {
         (IResultPayload Payload, StageTimings Timings) output;
-        Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
         try
         {
-            output = window is null ? _inference.Infer(frame) : ((IFrameWindowInference)_inference).Infer(window);
+            output = window is null ? inference.Infer(frame) : ((IFrameWindowInference)inference).Infer(window);
         }
         catch (FrameNotAlignedException e)
         {
@@ -231,7 +263,7 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Metrics.InferenceFailed();
-            LogInferenceFailed(_logger, frame.SourceItem, frame.Sequence, e.Message);
+            LogInferenceFailed(_logger, inference.Model.Id, frame.SourceItem, frame.Sequence, e.Message);
             return null;
         }
         Metrics.FrameInferred();
@@ -241,7 +273,7 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         Metrics.PostprocessLatency.Add(output.Timings.PostprocessMicros / 1000);
         Metrics.CaptureToResultLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
         return new InferenceResult(frame.Sequence, _options.Stream, frame.SourceItem, frame.PartId, frame.CaptureTimestamp,
-            frame.CaptureTime, _inference.Model, output.Timings, output.Payload);
+            frame.CaptureTime, inference.Model, output.Timings, output.Payload);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "drain deadline passed with {Undelivered} results not delivered")]
@@ -250,8 +282,8 @@ public sealed partial class InferencePipeline : IRunnablePipeline
     [LoggerMessage(Level = LogLevel.Warning, Message = "not inferred {Item} (frame {Sequence}): {Reason}")]
     private static partial void LogUnaligned(ILogger logger, string item, long sequence, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "inference failed on {Item} (frame {Sequence}): {Reason}")]
-    private static partial void LogInferenceFailed(ILogger logger, string item, long sequence, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "inference failed on {Item} (frame {Sequence}): {Reason} (model {Model})")]
+    private static partial void LogInferenceFailed(ILogger logger, string model, string item, long sequence, string reason);
 
     /// <summary>Counts frames as the source hands them over.</summary>
     private sealed class CountingWriter(ChannelWriter<Frame> inner, PipelineMetrics metrics, TimeProvider time) : ChannelWriter<Frame>

@@ -43,6 +43,11 @@ public static class InferCommand
         {
             return TextInference.Run(bytes, origin, manifest, profile, inputs, json);
         }
+        if (manifest.Inputs.FirstOrDefault(i => i.Modality == InputModality.ImageSequence) is { } clip)
+        {
+            throw new Errors.InputException(
+                $"{origin}: input '{clip.Name}' is a sequence of {clip.Sequence!.Frames} frames: a temporal model runs on a stream (`linesight run` with a video or camera source), not on single images");
+        }
         // Every input is decoded before the model runs: a bad file fails fast and names itself.
         var images = inputs.Select(DecodedImage.DecodeFile).ToArray();
         using var session = ModelSession.Load(bytes, origin, manifest, profile);

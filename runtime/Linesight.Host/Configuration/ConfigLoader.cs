@@ -57,6 +57,8 @@ public static class ConfigLoader
         {
             throw StrictJson.Invalid(origin, "$.model.path", "must not be empty");
         }
+        SessionSupervisionConfig.Validate(c.Model.Supervision, origin);
+        AdditionalModelRules.Validate(c.AdditionalModels, c.Source, origin);
         switch (c.Source)
         {
             case ImageFolderSourceConfig folder:
@@ -123,6 +125,10 @@ public static class ConfigLoader
                 if (!double.IsFinite(camera.StallTimeoutSeconds) || camera.StallTimeoutSeconds is < 0.1 or > 3600)
                 {
                     throw StrictJson.Invalid(origin, "$.source.stallTimeoutSeconds", $"{camera.StallTimeoutSeconds} is out of range 0.1..3600");
+                }
+                if (!double.IsFinite(camera.Fps) || camera.Fps is < 0 or > 1000)
+                {
+                    throw StrictJson.Invalid(origin, "$.source.fps", $"{camera.Fps} is out of range 0..1000 (0 keeps the driver's rate)");
                 }
                 break;
             case AudioSourceConfig audio:

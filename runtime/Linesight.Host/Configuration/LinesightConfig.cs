@@ -18,7 +18,8 @@ public sealed record LinesightConfig(
     IReadOnlyList<SensorConfig>? Sensors = null,
     ChainConfig? Chain = null,
     InspectionConfig? Inspection = null,
-    LineConfig? Line = null);
+    LineConfig? Line = null,
+    IReadOnlyList<ModelConfig>? AdditionalModels = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);
@@ -69,6 +70,7 @@ public sealed record SyntheticSourceConfig(
 /// <summary>A V4L2 camera (USB/UVC or CSI) by mmap streaming; frames leave as RGB24.</summary>
 /// <param name="PixelFormat">What the device is asked for: yuyv, nv12 or mjpeg.</param>
 /// <param name="StallTimeoutSeconds">No frame for this long: the device is closed and reopened.</param>
+/// <param name="Fps">Frame rate asked of the driver (VIDIOC_S_PARM); 0 keeps the driver's.</param>
 public sealed record V4l2SourceConfig(
     string Device,
     int Width,
@@ -76,7 +78,8 @@ public sealed record V4l2SourceConfig(
     string PixelFormat = "yuyv",
     int Buffers = 4,
     double StallTimeoutSeconds = 5,
-    MotionGateConfig? MotionGate = null) : SourceConfig;
+    MotionGateConfig? MotionGate = null,
+    double Fps = 0) : SourceConfig;
 
 /// <summary>
 /// Audio for a streaming audio model (e.g. Silero VAD), decoded by a supervised ffmpeg, resampled to the model's
@@ -105,7 +108,9 @@ public sealed record ImageFolderSourceConfig(string Path, double Fps = 0, bool L
 
 /// <summary>The ONNX file and its manifest (default: beside the model as NAME.manifest.json).</summary>
 /// <param name="Inputs">For a multimodal model: which sensor feeds each time-series input (docs/pipeline.md).</param>
-public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnlyDictionary<string, ModelInputConfig>? Inputs = null);
+/// <param name="Supervision">When the session counts as stuck or failed and is rebuilt (docs/pipeline.md, "Session supervision").</param>
+public sealed record ModelConfig(string Path, string? Manifest = null, IReadOnlyDictionary<string, ModelInputConfig>? Inputs = null,
+    SessionSupervisionConfig? Supervision = null);
 
 /// <summary>Where results go.</summary>
 /// <param name="ClientId">Default: linesight-{device.id}.</param>

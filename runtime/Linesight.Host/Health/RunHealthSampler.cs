@@ -71,6 +71,9 @@ public sealed class RunHealthSampler(
             new HealthSnapshot.BrokerState(link.Connected, link.FailedAttempts, link.LastError),
             source)
         {
+            Session = session.Supervisor?.Health is { } s
+                ? new HealthSnapshot.SessionState(s.State.ToString().ToLowerInvariant(), s.Restarts, s.StuckRuns, s.LastError)
+                : null,
             Inspection = session.Inspection is { } i ? Inspection(i) : null,
             Line = LineLink?.Snapshot() is { } l ? new HealthSnapshot.LineLink(Name(l.State), l.Transport, l.Alive, l.LateDecisions, l.FailSafes, l.SilentFor) : null,
             Commands = Commands is { } c ? new HealthSnapshot.CommandCounts(c.Received, c.Executed, c.Failed, c.Rejected, sink.CommandsDropped) : null,

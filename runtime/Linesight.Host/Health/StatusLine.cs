@@ -14,6 +14,9 @@ public static class StatusLine
         var camera = h.Source is { State: { } state, Restarts: > 0 } source
             ? $" | source {state}, {source.Restarts} restarts ({source.LastError}){(source.LastGap is { } gap ? string.Create(CultureInfo.InvariantCulture, $", last gap {gap.TotalSeconds:0.0} s") : "")}"
             : "";
+        var model = h.Session is { } s && (s.Restarts > 0 || s.State != "running")
+            ? $" | session {s.State}, {s.Restarts} restarts ({s.LastError})"
+            : "";
         var f = h.Frames;
         var l = h.Latency;
         var unchanged = f.Unchanged > 0 ? $" | unchanged {f.Unchanged}" : "";
@@ -29,7 +32,7 @@ public static class StatusLine
                 + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
         var line = h.Line is { } link ? $" | line {link.State}" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{sensors}{line}");
+            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{model}{sensors}{line}");
     }
 
     private static double P50(HealthSnapshot.Percentiles p) => double.IsNaN(p.P50) ? 0 : p.P50;

@@ -6,27 +6,37 @@ using Linesight.Host.Configuration;
 using Linesight.Inference.Manifests;
 using Linesight.Inference.Sessions;
 using Linesight.Pipeline.Alignment;
+using Linesight.Pipeline.Supervision;
 using Linesight.Results;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Linesight.Host.Wiring;
 
 /// <summary>
 /// The model a pipeline runs, as its inference stage: a plain image model, or a multimodal model whose
-/// time-series input is fed, per frame, by the aligned window of the sensor the config binds to it.
+/// time-series input is fed, per frame, by the aligned window of the sensor the config binds to it. Either runs
+/// behind a <see cref="SupervisedInference"/> that rebuilds the session from the model's bytes when it gets stuck or
+/// keeps failing.
 /// </summary>
 public sealed class PipelineModel : IDisposable
 {
-    private readonly IDisposable _session;
+    private readonly IDisposable _owner;
+    private readonly ISupervisedSession _supervisor;
 
-    private PipelineModel(IFrameInference inference, IDisposable session, ExecutionProviderPlan providers, WindowAligner? aligner)
+    private PipelineModel(IFrameInference inference, IDisposable owner, ISupervisedSession supervisor, ExecutionProviderPlan providers, WindowAligner? aligner)
     {
         Inference = inference;
-        _session = session;
+        _owner = owner;
+        _supervisor = supervisor;
         Providers = providers;
         Aligner = aligner;
     }
 
     public IFrameInference Inference { get; }
+
+    /// <summary>The session's supervisor (the reloaded model's after a reload): state and restarts, for status and health messages.</summary>
+    public ISupervisedSession Supervisor => Reloadable?.Current as ISupervisedSession ?? _supervisor;
 
     public ModelIdentity Identity => Inference.Model;
 
@@ -38,9 +48,11 @@ public sealed class PipelineModel : IDisposable
     /// <summary>The model the reload-model command replaces; null for a multimodal model (not reloadable).</summary>
     public ReloadableInference? Reloadable { get; private init; }
 
-    public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time)
+    public static PipelineModel Load(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, TimeProvider time, ILoggerFactory? loggers = null)
     {
         var model = loaded.Config.Model;
+        var supervision = SessionSupervisionConfig.OptionsOf(model.Supervision);
+        var logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("Linesight.Session");
         var file = ModelLoader.Read(model.Path, model.Manifest, loaded.BaseDirectory);
         var series = file.Manifest.Inputs.Where(i => i.Modality == InputModality.TimeSeries).ToArray();
         if (series.Length == 0)
@@ -50,13 +62,16 @@ public sealed class PipelineModel : IDisposable
                 throw new ConfigurationException($"{loaded.Origin}: $.model.inputs: model '{file.Manifest.Id}' has no time-series input to feed");
             }
             var plain = ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
-            var reloadable = new ReloadableInference(new LoadedModels(plain, plain), (path, manifest) =>
+            // Supervised (rebuilt when stuck or failing) inside reloadable (swapped by the reload-model command).
+            var supervised = new SupervisedInference(plain, () => ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile), supervision, time, logger);
+            var reloadable = new ReloadableInference(new LoadedModels(supervised, supervised), (path, manifest) =>
             {
-                var next = path is null ? ModelLoader.LoadPinned(model.Path, model.Manifest, loaded.BaseDirectory, profile)
-                    : ModelLoader.LoadPinned(path, manifest, loaded.BaseDirectory, profile);
-                return new LoadedModels(next, next);
+                var (p, m) = path is null ? (model.Path, model.Manifest) : (path, manifest);
+                var next = ModelLoader.LoadPinned(p, m, loaded.BaseDirectory, profile);
+                var nextSupervised = new SupervisedInference(next, () => ModelLoader.LoadPinned(p, m, loaded.BaseDirectory, profile), supervision, time, logger);
+                return new LoadedModels(nextSupervised, nextSupervised);
             });
-            return new PipelineModel(reloadable, reloadable, plain.Providers, null) { Reloadable = reloadable };
+            return new PipelineModel(reloadable, reloadable, supervised, plain.Providers, null) { Reloadable = reloadable };
         }
 
         var input = series[0];
@@ -88,10 +103,11 @@ public sealed class PipelineModel : IDisposable
         var aligner = new WindowAligner(input.Name, history, window, time);
         var session = MultimodalModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
         var fusion = new AlignedFusion(session, aligner);
-        return new PipelineModel(fusion, fusion, session.Providers, aligner);
+        var fused = new SupervisedInference(fusion, () => new AlignedFusion(MultimodalModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile), aligner), supervision, time, logger);
+        return new PipelineModel(fused, fused, fused, session.Providers, aligner);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => _owner.Dispose();
 
     /// <summary>Image + sensor window per frame; the window is the one aligned to the frame's (or its trigger's) time.</summary>
     private sealed class AlignedFusion(MultimodalModelSession session, WindowAligner aligner) : IFrameInference, IDisposable

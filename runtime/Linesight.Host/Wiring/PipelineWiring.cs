@@ -50,6 +50,12 @@ public sealed class ConfiguredPipeline : IAsyncDisposable
     /// <summary>The model the reload-model command replaces; null when this kind of pipeline cannot reload.</summary>
     public ReloadableInference? Reloadable { get; init; }
 
+    /// <summary>The inference session's supervisor (state, restarts), when the model runs behind one.</summary>
+    public Pipeline.Supervision.ISupervisedSession? Supervisor { get; init; }
+
+    /// <summary>Models that infer every frame beside the main one (<c>additionalModels</c>), each with its supervisor.</summary>
+    public AdditionalModels? Additional { get; init; }
+
     public IRunnablePipeline CreatePipeline(IResultSink sink, ILogger logger) => _build(sink, logger);
 
     public async ValueTask DisposeAsync()
@@ -127,14 +133,18 @@ public static class PipelineWiring
             var inspected = InferenceFactory.Create(loaded, profile, time, loggers, stopLine, line);
             var lineFrames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, inspected).ConfigureAwait(false), line, time, loggers);
             var lineOptions = new PipelineOptions(config.Stream, lineFrames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-            return new ConfiguredPipeline(inspected, inspected.Inference.Model, inspected.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
-                (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger)) { Inspection = inspected.Inspection, Reloadable = inspected.Reloadable };
+            var lineExtras = await AdditionalModels.LoadAsync(loaded, profile, time, loggers, inspected).ConfigureAwait(false);
+            return new ConfiguredPipeline(lineExtras.With(inspected), inspected.Inference.Model, inspected.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
+                (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger, lineExtras.Inferences))
+                { Inspection = inspected.Inspection, Reloadable = inspected.Reloadable, Additional = lineExtras };
         }
-        var model = PipelineModel.Load(loaded, profile, sensors, time);
+        var model = PipelineModel.Load(loaded, profile, sensors, time, loggers);
         var frames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false), line, time, loggers);
         var frameOptions = new PipelineOptions(config.Stream, frames.Edge, MotionGate: SourceFactory.MotionGateOf(config.Source));
-        return new ConfiguredPipeline(new OwnedSession(model), model.Identity, model.Providers, frames.Source, frames.Source.Name,
-            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger)) { Aligner = model.Aligner, Reloadable = model.Reloadable };
+        var extras = await AdditionalModels.LoadAsync(loaded, profile, time, loggers, new OwnedSession(model)).ConfigureAwait(false);
+        return new ConfiguredPipeline(extras.With(new OwnedSession(model)), model.Identity, model.Providers, frames.Source, frames.Source.Name,
+            (sink, logger) => new InferencePipeline(frames.Source, model.Inference, sink, frameOptions, time, logger, extras.Inferences))
+            { Aligner = model.Aligner, Supervisor = model.Supervisor, Reloadable = model.Reloadable, Additional = extras };
     }
 
     private static async Task<(IFrameSource Source, EdgePolicy Edge)> AwaitSourceAsync(Task<(IFrameSource Source, EdgePolicy Edge)> sourceReady, IAsyncDisposable model)

@@ -13,7 +13,7 @@ public sealed record LoadedModels(IFrameInference Inference, IDisposable Owner);
 /// the inference thread takes it before its next frame and disposes the old one, so no queued frame is lost or run
 /// on a half-loaded model. A failed reload leaves the running model as it was.
 /// </summary>
-public sealed class ReloadableInference : IFrameInference, IDisposable
+public sealed class ReloadableInference : IFrameWindowInference, IDisposable
 {
     private readonly Func<string?, string?, LoadedModels> _load;
     private readonly SemaphoreSlim _reloading = new(1, 1);
@@ -25,12 +25,31 @@ public sealed class ReloadableInference : IFrameInference, IDisposable
     {
         _current = first;
         _load = load;
+        WindowFrames = WindowOf(first.Inference);
     }
 
     /// <summary>The model the next result is (or the last result was) made with.</summary>
     public ModelIdentity Model => _current.Inference.Model;
 
+    /// <summary>The model (or its supervisor) running now.</summary>
+    public IFrameInference Current => _current.Inference;
+
+    /// <summary>Frames per run of a temporal model (1 otherwise); a reload must keep it, the pipeline's window is sized by it.</summary>
+    public int WindowFrames { get; }
+
     public (IResultPayload Payload, StageTimings Timings) Infer(Frame frame)
+    {
+        TakePending();
+        return _current.Inference.Infer(frame);
+    }
+
+    public (IResultPayload Payload, StageTimings Timings) Infer(FrameWindow window)
+    {
+        TakePending();
+        return ((IFrameWindowInference)_current.Inference).Infer(window);
+    }
+
+    private void TakePending()
     {
         if (Interlocked.Exchange(ref _pending, null) is { } next)
         {
@@ -38,8 +57,9 @@ public sealed class ReloadableInference : IFrameInference, IDisposable
             _current = next;
             old.Owner.Dispose();
         }
-        return _current.Inference.Infer(frame);
     }
+
+    private static int WindowOf(IFrameInference inference) => inference is IFrameWindowInference temporal ? temporal.WindowFrames : 1;
 
     public void Terminate() => _current.Inference.Terminate();
 
@@ -53,6 +73,12 @@ public sealed class ReloadableInference : IFrameInference, IDisposable
         try
         {
             var loaded = await Task.Run(() => _load(path, manifest), cancel).ConfigureAwait(false);
+            if (WindowOf(loaded.Inference) != WindowFrames)
+            {
+                var frames = WindowOf(loaded.Inference);
+                loaded.Owner.Dispose();
+                throw new ModelException($"model '{loaded.Inference.Model.Id}' looks at {frames} frames per run, the running one at {WindowFrames}; the pipeline's frame window cannot change while it runs (restart instead)");
+            }
             // A reload not yet taken by the inference thread is superseded by this one.
             Interlocked.Exchange(ref _pending, loaded)?.Owner.Dispose();
             return loaded.Inference.Model;

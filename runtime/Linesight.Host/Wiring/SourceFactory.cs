@@ -25,7 +25,7 @@ public static class SourceFactory
             new SyntheticPatternOptions(synthetic.Width, synthetic.Height, synthetic.Fps, ParsePixelFormat(synthetic.PixelFormat)!.Value, synthetic.Moving, synthetic.Frames), time),
             synthetic.Fps > 0 ? EdgePolicy.DropOldest : EdgePolicy.Block),
         V4l2SourceConfig camera => (new V4l2CameraSource(camera.Device,
-            new V4l2CameraOptions(camera.Device, camera.Width, camera.Height, ParseV4l2Format(camera.PixelFormat)!.Value, camera.Buffers, TimeSpan.FromSeconds(camera.StallTimeoutSeconds)),
+            new V4l2CameraOptions(camera.Device, camera.Width, camera.Height, ParseV4l2Format(camera.PixelFormat)!.Value, camera.Buffers, TimeSpan.FromSeconds(camera.StallTimeoutSeconds), camera.Fps),
             LinuxV4l2Driver.Instance, time, loggers.CreateLogger("Linesight.Source")), EdgePolicy.DropOldest),
         _ => throw new Errors.ConfigurationException($"source type {config.GetType().Name} is not available in this build"),
     };

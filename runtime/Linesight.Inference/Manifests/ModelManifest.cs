@@ -29,7 +29,26 @@ public sealed record ManifestInput(
     StateInputSpec? State = null,
     TensorInputSpec? Tensor = null,
     TimeSeriesInputSpec? TimeSeries = null,
-    TextInputSpec? Text = null);
+    TextInputSpec? Text = null,
+    ImageSequenceInputSpec? Sequence = null);
+
+/// <summary>
+/// The last <see cref="Frames"/> frames of one camera, oldest first, each pre-processed as the input's
+/// <c>image</c> section says (temporal / video-clip models). <see cref="Stacking"/> says where the frames go:
+/// "batch" [frames, C, H, W] (NCHW; NHWC: [frames, H, W, C]) or "time" [1, frames, C, H, W] ([1, frames, H, W, C]).
+/// Either way frame t's tensor is the t-th slice in memory.
+/// </summary>
+public sealed record ImageSequenceInputSpec(int Frames, SequenceStacking Stacking = SequenceStacking.Time);
+
+[JsonConverter(typeof(JsonStringEnumConverter<SequenceStacking>))]
+public enum SequenceStacking
+{
+    /// <summary>[1, frames, C, H, W]: a batch of one clip (3D CNNs, video transformers).</summary>
+    [JsonStringEnumMemberName("time")] Time,
+
+    /// <summary>[frames, C, H, W]: the frames as the batch (per-frame backbone, temporal head).</summary>
+    [JsonStringEnumMemberName("batch")] Batch,
+}
 
 /// <summary>
 /// A text prompt fed as token ids: the prompt is encoded with <see cref="Tokenizer"/> into an int64
@@ -73,6 +92,7 @@ public enum InputModality
     [JsonStringEnumMemberName("tensor")] Tensor,
     [JsonStringEnumMemberName("state")] State,
     [JsonStringEnumMemberName("text")] Text,
+    [JsonStringEnumMemberName("image-sequence")] ImageSequence,
 }
 
 /// <summary>How a frame becomes this input's tensor: region, size, layout, colour order, resize, normalisation, element type.</summary>

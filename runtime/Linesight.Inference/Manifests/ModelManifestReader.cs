@@ -65,7 +65,7 @@ public static class ModelManifestReader
     {
         if (!Enum.IsDefined(input.Modality))
         {
-            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' is not a modality (image, audio, time-series, state, tensor, text)");
+            throw StrictJson.Invalid(origin, $"{path}.modality", $"'{input.Modality}' is not a modality (image, image-sequence, audio, time-series, state, tensor, text)");
         }
         var sections = new (string Name, object? Value, InputModality Modality)[]
         {
@@ -75,10 +75,13 @@ public static class ModelManifestReader
             ("tensor", input.Tensor, InputModality.Tensor),
             ("timeSeries", input.TimeSeries, InputModality.TimeSeries),
             ("text", input.Text, InputModality.Text),
+            ("sequence", input.Sequence, InputModality.ImageSequence),
         };
         foreach (var (name, value, modality) in sections)
         {
-            if (value is not null && modality != input.Modality)
+            // An image sequence describes each of its frames with an "image" section.
+            var allowed = modality == input.Modality || (modality == InputModality.Image && input.Modality == InputModality.ImageSequence);
+            if (value is not null && !allowed)
             {
                 throw StrictJson.Invalid(origin, $"{path}.{name}", $"a {ModalityName(input.Modality)} input takes no \"{name}\" section");
             }
@@ -87,6 +90,18 @@ public static class ModelManifestReader
         {
             case InputModality.Image:
                 ValidateImage(input, origin, path);
+                break;
+            case InputModality.ImageSequence:
+                ValidateImage(input, origin, path);
+                var sequence = input.Sequence ?? throw StrictJson.Invalid(origin, $"{path}.sequence", "an image-sequence input needs a \"sequence\" section (frames, stacking)");
+                if (sequence.Frames is < 2 or > 256)
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.sequence.frames", $"{sequence.Frames} is out of range 2..256");
+                }
+                if (!Enum.IsDefined(sequence.Stacking))
+                {
+                    throw StrictJson.Invalid(origin, $"{path}.sequence.stacking", "must be time or batch");
+                }
                 break;
             case InputModality.Audio:
                 var audio = input.Audio ?? throw StrictJson.Invalid(origin, $"{path}.audio", "an audio input needs an \"audio\" section");
@@ -134,6 +149,7 @@ public static class ModelManifestReader
     internal static string ModalityName(InputModality modality) => modality switch
     {
         InputModality.TimeSeries => "time-series",
+        InputModality.ImageSequence => "image-sequence",
         _ => modality.ToString().ToLowerInvariant(),
     };
 

@@ -23,7 +23,11 @@ namespace Linesight.Inference.Sessions;
 /// call. Post-processing (<see cref="Postprocess()"/>) still allocates its result object; pooling results
 /// belongs to a later issue, which is why the two halves stay separate.
 /// </remarks>
-public sealed class ModelSession : IFrameInference, IDisposable
+/// <remarks>
+/// An <c>image-sequence</c> input (a temporal model) takes the last N frames of a stream at once: each frame is
+/// pre-processed into its own slice of one pinned tensor, oldest first, through <see cref="Infer(FrameWindow)"/>.
+/// </remarks>
+public sealed class ModelSession : IFrameWindowInference, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -48,8 +52,9 @@ public sealed class ModelSession : IFrameInference, IDisposable
         OptimizedModelCache = cache;
         var input = manifest.Inputs[0];
         _imageWriter = new ImageTensorWriter(input.Image!);
-        _input = new float[_imageWriter.ElementCount];
-        _inputValue = OrtValue.CreateTensorValueFromMemory(_input, _imageWriter.Shape);
+        WindowFrames = input.Sequence?.Frames ?? 1;
+        _input = new float[_imageWriter.ElementCount * WindowFrames];
+        _inputValue = OrtValue.CreateTensorValueFromMemory(_input, InputShapeOf(input));
         _inputValues = [_inputValue];
         _inputNames = [input.Name];
         _postprocessors = manifest.Outputs.Select(o => PostprocessorRegistry.CreateForFrames(o, Outcomes)).ToArray();
@@ -106,6 +111,9 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     public ExecutionProviderPlan Providers { get; }
 
+    /// <summary>Frames per run: the image-sequence input's length, 1 for a single-image model.</summary>
+    public int WindowFrames { get; }
+
     /// <summary>What the profile's optimised-model cache did for this load; <see cref="OptimizedModelCacheUse.Off"/> when it sets none.</summary>
     public OptimizedModelCacheResult OptimizedModelCache { get; }
 
@@ -144,6 +152,33 @@ public sealed class ModelSession : IFrameInference, IDisposable
     }
 
     /// <summary>
+    /// Pre-processes each frame of a full <paramref name="window"/> (oldest first) into its slice of the input, runs the
+    /// model once and post-processes. The frames are not disposed here. Allocates nothing but the result once warm.
+    /// </summary>
+    public (IResultPayload Payload, StageTimings Timings) Infer(FrameWindow window)
+    {
+        if (WindowFrames == 1 || window.Count != WindowFrames)
+        {
+            throw new InvalidOperationException($"model '{Identity.Id}' takes {WindowFrames} frame(s) per run; the window holds {window.Count}");
+        }
+        var t0 = Stopwatch.GetTimestamp();
+        var slice = _imageWriter.ElementCount;
+        var crop = Manifest.Inputs[0].Image!.Crop;
+        for (var t = 0; t < WindowFrames; t++)
+        {
+            var frame = window[t];
+            _imageWriter.Write(frame, crop ?? PixelRegion.Whole(frame.Width, frame.Height), rotate180: false, _input.AsSpan(t * slice, slice));
+        }
+        _modelOutputs.Placement = _imageWriter.LastPlacement;
+        var t1 = Stopwatch.GetTimestamp();
+        _session.RunWithBinding(_runOptions, _binding);
+        var t2 = Stopwatch.GetTimestamp();
+        var payload = Postprocess();
+        var t3 = Stopwatch.GetTimestamp();
+        return (payload, new StageTimings(Micros(t0, t1), Micros(t1, t2), Micros(t2, t3)));
+    }
+
+    /// <summary>
     /// The engine path: pre-processes <paramref name="frame"/> into the pinned input tensor and runs the model
     /// into the pinned output tensors. Allocates nothing once warm. <see cref="StageTimings.PostprocessMicros"/>
     /// is 0; call <see cref="Postprocess()"/> for the result.
@@ -157,6 +192,10 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// </summary>
     public StageTimings Run(Frame frame, PixelRegion region, bool rotate180)
     {
+        if (WindowFrames > 1)
+        {
+            throw new InvalidOperationException($"model '{Identity.Id}' takes a window of {WindowFrames} frames per run, not one frame");
+        }
         var t0 = Stopwatch.GetTimestamp();
         _imageWriter.Write(frame, region, rotate180, _input);
         _modelOutputs.Placement = _imageWriter.LastPlacement;
@@ -197,7 +236,19 @@ public sealed class ModelSession : IFrameInference, IDisposable
     /// <summary>The input tensor as the last <see cref="Run(Frame)"/> left it (for the bare ONNX Runtime baseline).</summary>
     internal ReadOnlySpan<float> InputTensor => _input;
 
-    internal long[] InputShape => _imageWriter.Shape;
+    internal long[] InputShape => InputShapeOf(Manifest.Inputs[0]);
+
+    /// <summary>The input tensor's shape: the image's, or for an image sequence the frames stacked as its manifest says.</summary>
+    private static long[] InputShapeOf(ManifestInput input)
+    {
+        var image = input.Image!.Shape;
+        return input.Sequence switch
+        {
+            null => image,
+            { Stacking: SequenceStacking.Batch } s => [s.Frames, .. image[1..]],
+            { } s => [1, s.Frames, .. image[1..]],
+        };
+    }
 
     internal string InputName => _inputNames[0];
 
@@ -209,7 +260,7 @@ public sealed class ModelSession : IFrameInference, IDisposable
 
     private static void CheckAgainstManifest(InferenceSession session, ModelManifest manifest)
     {
-        if (manifest.Inputs.Any(i => i.Modality != InputModality.Image))
+        if (manifest.Inputs.Any(i => i.Modality is not (InputModality.Image or InputModality.ImageSequence)))
         {
             throw new ModelException(
                 $"manifest '{manifest.Id}' describes {string.Join(", ", manifest.Inputs.Select(i => ModelManifestReader.ModalityName(i.Modality)).Distinct())} inputs; image pipelines run image models (streaming audio models run in `linesight infer` with WAV inputs; image + sensor models in a multimodal session)");
@@ -234,18 +285,20 @@ public sealed class ModelSession : IFrameInference, IDisposable
             {
                 throw new ModelException($"manifest input '{input.Name}' asks for {image.ElementType} tensors; image sessions in this build feed float inputs");
             }
-            var expected = image.Shape;
+            var expected = InputShapeOf(input);
             var dims = meta.Dimensions;
-            if (dims.Length != 4)
+            if (dims.Length != expected.Length)
             {
-                throw new ModelException($"input '{input.Name}' has rank {dims.Length}; an image input needs rank 4 ({image.Layout})");
+                throw new ModelException(input.Sequence is { } sequence
+                    ? $"input '{input.Name}' has rank {dims.Length}; an image sequence stacked by {sequence.Stacking.ToString().ToLowerInvariant()} needs rank {expected.Length} ({ShapeText(expected)})"
+                    : $"input '{input.Name}' has rank {dims.Length}; an image input needs rank 4 ({image.Layout})");
             }
-            for (var d = 0; d < 4; d++)
+            for (var d = 0; d < expected.Length; d++)
             {
                 if (dims[d] > 0 && dims[d] != expected[d])
                 {
                     throw new ModelException(
-                        $"input '{input.Name}' is [{string.Join(',', dims.Select(x => x < 0 ? "?" : x.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] but the manifest describes [{string.Join(',', expected)}] ({image.Layout})");
+                        $"input '{input.Name}' is [{string.Join(',', dims.Select(x => x < 0 ? "?" : x.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] but the manifest describes {ShapeText(expected)} ({image.Layout})");
                 }
             }
         }
@@ -264,6 +317,8 @@ public sealed class ModelSession : IFrameInference, IDisposable
             }
         }
     }
+
+    private static string ShapeText(long[] shape) => $"[{string.Join(',', shape)}]";
 
     private static double Micros(long from, long to) => (to - from) * 1_000_000.0 / Stopwatch.Frequency;
 

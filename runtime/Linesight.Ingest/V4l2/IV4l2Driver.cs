@@ -22,6 +22,9 @@ public unsafe interface IV4l2Driver
     int Poll(int fd, int timeoutMs);
 
     void Close(int fd);
+
+    /// <summary>CLOCK_MONOTONIC now, in nanoseconds: the clock drivers stamp buffers with (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC).</summary>
+    long MonotonicNanoseconds();
 }
 
 /// <summary>errno values the capture tells apart.</summary>

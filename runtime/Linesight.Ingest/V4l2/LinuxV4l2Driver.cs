@@ -11,6 +11,7 @@ public sealed unsafe partial class LinuxV4l2Driver : IV4l2Driver
     private const int ProtRead = 0x1;
     private const int MapShared = 0x1;
     private const short PollIn = 0x1;
+    private const int ClockMonotonic = 1;
 
     public static LinuxV4l2Driver Instance { get; } = new();
 
@@ -54,6 +55,19 @@ public sealed unsafe partial class LinuxV4l2Driver : IV4l2Driver
 
     public void Close(int fd) => _ = SysClose(fd);
 
+    public long MonotonicNanoseconds()
+    {
+        TimeSpec now;
+        return SysClockGetTime(ClockMonotonic, &now) == 0 ? (now.Seconds * 1_000_000_000L) + now.Nanoseconds : 0;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
     {
@@ -76,6 +90,9 @@ public sealed unsafe partial class LinuxV4l2Driver : IV4l2Driver
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int SysPoll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int SysClockGetTime(int clock, TimeSpec* now);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int SysClose(int fd);

@@ -16,7 +16,11 @@ public static class V4l2Abi
     public const uint CapStreaming = 0x04000000;
     public const uint CapDeviceCaps = 0x80000000;
 
+    public const uint CapTimePerFrame = 0x00001000;
+
     public const uint BufferFlagError = 0x00000040;
+    public const uint BufferFlagTimestampMask = 0x0000e000;
+    public const uint BufferFlagTimestampMonotonic = 0x00002000;
 
     public static readonly uint VidiocQueryCap = Ior(0, (uint)Marshal.SizeOf<Capability>());
     public static readonly uint VidiocSetFormat = Iowr(5, (uint)Marshal.SizeOf<Format>());
@@ -26,6 +30,7 @@ public static class V4l2Abi
     public static readonly uint VidiocDequeueBuffer = Iowr(17, (uint)Marshal.SizeOf<Buffer>());
     public static readonly uint VidiocStreamOn = Iow(18, sizeof(int));
     public static readonly uint VidiocStreamOff = Iow(19, sizeof(int));
+    public static readonly uint VidiocSetParameters = Iowr(22, (uint)Marshal.SizeOf<StreamParameters>());
 
     // _IOC(dir, 'V', nr, size): dir in bits 30-31 (1 write, 2 read), size in bits 16-29.
     private static uint Ior(uint nr, uint size) => (2u << 30) | (size << 16) | ('V' << 8) | nr;
@@ -108,5 +113,26 @@ public static class V4l2Abi
         [FieldOffset(60)] public uint Memory;
         [FieldOffset(64)] public uint Offset;
         [FieldOffset(72)] public uint Length;
+    }
+
+    /// <summary>struct v4l2_captureparm (40 bytes): the frame interval is <c>timeperframe</c>, a fraction of a second.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct CaptureParameters
+    {
+        public uint Capability;
+        public uint CaptureMode;
+        public uint TimePerFrameNumerator;
+        public uint TimePerFrameDenominator;
+        public uint ExtendedMode;
+        public uint ReadBuffers;
+        public fixed uint Reserved[4];
+    }
+
+    /// <summary>struct v4l2_streamparm (204 bytes): the type, then a 200-byte union whose capture member is used here.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 204)]
+    public struct StreamParameters
+    {
+        [FieldOffset(0)] public uint Type;
+        [FieldOffset(4)] public CaptureParameters Capture;
     }
 }

@@ -8,13 +8,15 @@ namespace Linesight.Ingest.V4l2;
 /// <param name="Format">Pixel format asked of the device (frames always leave the source as RGB24).</param>
 /// <param name="Buffers">Kernel buffers to stream through (at least 2).</param>
 /// <param name="StallTimeout">No frame for this long: the device is closed and opened again.</param>
+/// <param name="Fps">Frame rate asked of the driver (VIDIOC_S_PARM); 0 leaves the driver's own.</param>
 public sealed record V4l2CameraOptions(
     string Device,
     int Width,
     int Height,
     V4l2PixelFormat Format = V4l2PixelFormat.Yuyv,
     int Buffers = 4,
-    TimeSpan StallTimeout = default)
+    TimeSpan StallTimeout = default,
+    double Fps = 0)
 {
     public TimeSpan InitialRestartDelay { get; init; } = TimeSpan.FromMilliseconds(500);
     public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(30);
@@ -30,6 +32,10 @@ public sealed record V4l2CameraOptions(
         if (Width is < 16 or > 8192 || Height is < 16 or > 8192)
         {
             throw new ConfigurationException($"{origin}: size {Width}x{Height} is out of range 16..8192");
+        }
+        if (!double.IsFinite(Fps) || Fps < 0 || Fps > 1000)
+        {
+            throw new ConfigurationException($"{origin}: fps {Fps} is out of range 0..1000 (0 keeps the driver's rate)");
         }
         if (Buffers is < 2 or > 32)
         {

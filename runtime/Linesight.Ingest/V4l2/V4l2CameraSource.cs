@@ -41,6 +41,15 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
 
     public SourceHealth Health => _health;
 
+    /// <summary>A buffer older than this when dequeued has a timestamp on some other clock, whatever its flags say.</summary>
+    private static readonly TimeSpan MaxBufferAge = TimeSpan.FromSeconds(10);
+
+    /// <summary>The frame rate the driver agreed to at the last open (VIDIOC_S_PARM); null when none was asked or it has no control.</summary>
+    public double? NegotiatedFps { get; private set; }
+
+    /// <summary>Frames whose capture time is the driver's monotonic buffer timestamp (the others: the time they were dequeued).</summary>
+    public long DriverTimestamped { get; private set; }
+
     /// <summary>The size the driver agreed to at the last open (frames have this size).</summary>
     public (int Width, int Height) NegotiatedSize { get; private set; }
 
@@ -146,8 +155,9 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
                 }
                 else
                 {
-                    var now = owner._time.GetTimestamp();
-                    frame.Stamp(++sequence, now, owner._time.GetUtcNow());
+                    var age = owner.AgeOf(buffer);
+                    var now = owner._time.GetTimestamp() - (long)(age.TotalSeconds * owner._time.TimestampFrequency);
+                    frame.Stamp(++sequence, now, owner._time.GetUtcNow() - age);
                     if (!output.TryWrite(frame))
                     {
                         try
@@ -221,6 +231,10 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
             {
                 owner.LogSizeAdjusted(width, height);
             }
+            if (options.Fps > 0 && SetFrameRate(options.Fps) is { } rateError)
+            {
+                return rateError;
+            }
             owner.NegotiatedSize = (width, height);
             owner._stride = bytesPerLine == 0 ? minimumLine : bytesPerLine;
 
@@ -260,6 +274,37 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
             return null;
         }
 
+        /// <summary>
+        /// VIDIOC_S_PARM with the frame interval 1/<paramref name="fps"/> (in milliseconds-per-1000 so 7.5 fps is exact).
+        /// A driver without frame-rate control, or one that picks another rate, is logged and the capture goes on
+        /// at the driver's rate; only a vanished device is a fault.
+        /// </summary>
+        private string? SetFrameRate(double fps)
+        {
+            var parameters = new V4l2Abi.StreamParameters { Type = V4l2Abi.BufferTypeVideoCapture };
+            parameters.Capture.TimePerFrameNumerator = 1000;
+            parameters.Capture.TimePerFrameDenominator = (uint)Math.Round(fps * 1000);
+            var r = _driver.Ioctl(_fd, V4l2Abi.VidiocSetParameters, &parameters);
+            if (r == -Errno.Enodev)
+            {
+                return $"VIDIOC_S_PARM failed: {Errno.Describe(Errno.Enodev)}";
+            }
+            var capture = parameters.Capture;
+            if (r < 0 || (capture.Capability & V4l2Abi.CapTimePerFrame) == 0 || capture.TimePerFrameNumerator == 0)
+            {
+                owner.NegotiatedFps = null;
+                owner.LogRateFixed(fps, r < 0 ? Errno.Describe(-r) : "the driver has no frame-rate control");
+                return null;
+            }
+            var actual = (double)capture.TimePerFrameDenominator / capture.TimePerFrameNumerator;
+            owner.NegotiatedFps = actual;
+            if (Math.Abs(actual - fps) > 1e-3 * fps)
+            {
+                owner.LogRateAdjusted(fps, actual);
+            }
+            return null;
+        }
+
         /// <summary>Undoes whatever <see cref="Configure"/> got to; errors are ignored (the device may be gone).</summary>
         public void Close()
         {
@@ -284,6 +329,27 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
             _driver.Close(_fd);
             _fd = -1;
         }
+    }
+
+    /// <summary>
+    /// How long ago the driver captured <paramref name="buffer"/>: its timestamp, when the driver says it is on
+    /// CLOCK_MONOTONIC, against that clock now. Zero (the frame counts as captured when dequeued) for other clocks and
+    /// for timestamps that cannot be right (in the future, or older than <see cref="MaxBufferAge"/>).
+    /// </summary>
+    private TimeSpan AgeOf(in V4l2Abi.Buffer buffer)
+    {
+        if ((buffer.Flags & V4l2Abi.BufferFlagTimestampMask) != V4l2Abi.BufferFlagTimestampMonotonic)
+        {
+            return TimeSpan.Zero;
+        }
+        var captured = (buffer.TimestampSeconds * 1_000_000_000L) + (buffer.TimestampMicros * 1000L);
+        var ageNanoseconds = _driver.MonotonicNanoseconds() - captured;
+        if (ageNanoseconds < 0 || ageNanoseconds > MaxBufferAge.Ticks * 100)
+        {
+            return TimeSpan.Zero;
+        }
+        DriverTimestamped++;
+        return TimeSpan.FromTicks(ageNanoseconds / 100);
     }
 
     /// <summary>One dequeued buffer as an RGB24 frame, or null when its bytes are not a whole image.</summary>
@@ -352,6 +418,10 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
 
     private void LogRecovered(TimeSpan gap) => LogBack(_logger, Name, _options.Device, gap.TotalSeconds);
 
+    private void LogRateFixed(double fps, string reason) => LogRateNotSet(_logger, Name, _options.Device, fps, reason);
+
+    private void LogRateAdjusted(double fps, double actual) => LogRate(_logger, Name, _options.Device, fps, actual);
+
     private void LogSizeAdjusted(int width, int height) => LogSize(_logger, Name, _options.Device, _options.Width, _options.Height, width, height);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "camera {Source} ({Device}): {Error}; reopen #{Restarts} in {Seconds:0.0}s")]
@@ -359,6 +429,12 @@ public sealed unsafe partial class V4l2CameraSource : IFrameSource, ISupervisedS
 
     [LoggerMessage(Level = LogLevel.Information, Message = "camera {Source} ({Device}) delivering again after a {Seconds:0.0} s gap")]
     private static partial void LogBack(ILogger logger, string source, string device, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "camera {Source} ({Device}): cannot set {Fps} fps ({Reason}); capturing at the driver's rate")]
+    private static partial void LogRateNotSet(ILogger logger, string source, string device, double fps, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "camera {Source} ({Device}): asked for {Fps} fps, the driver gives {Actual:0.###} fps")]
+    private static partial void LogRate(ILogger logger, string source, string device, double fps, double actual);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "camera {Source} ({Device}): asked for {Width}x{Height}, the driver gives {ActualWidth}x{ActualHeight}")]
     private static partial void LogSize(ILogger logger, string source, string device, int width, int height, int actualWidth, int actualHeight);

@@ -93,6 +93,16 @@ public static class HealthMessage
             Seconds(w, "lastGapSeconds", h.Source.LastGap);
             w.WriteEndObject();
 
+            if (h.Session is { } session)
+            {
+                w.WriteStartObject("session");
+                w.WriteString("state", session.State);
+                w.WriteNumber("restarts", session.Restarts);
+                w.WriteNumber("stuckRuns", session.StuckRuns);
+                Nullable(w, "lastError", session.LastError);
+                w.WriteEndObject();
+            }
+
             if (h.Inspection is { } i)
             {
                 w.WriteStartObject("inspection");

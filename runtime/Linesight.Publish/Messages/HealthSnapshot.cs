@@ -22,6 +22,9 @@ public sealed record HealthSnapshot(
     /// <summary>The MCU / GPIO link to the line; null when the run has none.</summary>
     public LineLink? Line { get; init; }
 
+    /// <summary>The supervised inference session (state, restarts); null when the model runs without a supervisor.</summary>
+    public SessionState? Session { get; init; }
+
     /// <summary>Commands received on any transport; null when commands are off.</summary>
     public CommandCounts? Commands { get; init; }
 
@@ -50,6 +53,9 @@ public sealed record HealthSnapshot(
     public sealed record BrokerState(bool Connected, int FailedAttempts, string? LastError);
 
     /// <param name="State">The supervised source's state ("running", "restarting"...); null for a source without supervision.</param>
+    /// <summary>A supervised inference session: "running", "stuck" or "restarting", rebuilds so far and why the last one happened.</summary>
+    public sealed record SessionState(string State, int Restarts, long StuckRuns, string? LastError);
+
     public sealed record SourceState(string Name, string? State, int Restarts, string? LastError, TimeSpan? LastGap);
 
     public sealed record InspectionCounts(long Passed, long Failed, RejectCounts? Rejects, long SnapshotsWritten, long SnapshotsDropped);

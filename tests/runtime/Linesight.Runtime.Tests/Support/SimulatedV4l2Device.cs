@@ -35,6 +35,21 @@ internal sealed unsafe class SimulatedV4l2Device : IV4l2Driver, IDisposable
     /// <summary>The image for frame n (from 1), in the negotiated format's layout; null: a built-in YUYV/NV12 ramp.</summary>
     public Func<long, byte[]>? Image { get; init; }
 
+    /// <summary>The device's CLOCK_MONOTONIC, in nanoseconds (fixed unless a test moves it).</summary>
+    public long ClockNanoseconds { get; set; } = 5_000_000_000;
+
+    /// <summary>How long before its dequeue frame n was captured; when set, buffers carry that timestamp and <see cref="TimestampFlags"/>.</summary>
+    public Func<long, long>? FrameAgeNanoseconds { get; init; }
+
+    /// <summary>The clock the driver says its buffer timestamps are on (V4L2_BUF_FLAG_TIMESTAMP_*).</summary>
+    public uint TimestampFlags { get; init; } = V4l2Abi.BufferFlagTimestampMonotonic;
+
+    /// <summary>Frame rates the device can run at (VIDIOC_S_PARM picks the nearest); null: no frame-rate control (ENOTTY).</summary>
+    public double[]? FrameRates { get; init; }
+
+    /// <summary>The rate last asked for through VIDIOC_S_PARM.</summary>
+    public double? RequestedFps { get; private set; }
+
     /// <summary>Frame numbers the device marks with V4L2_BUF_FLAG_ERROR.</summary>
     public HashSet<long> DamagedFrames { get; } = [];
 
@@ -179,6 +194,33 @@ internal sealed unsafe class SimulatedV4l2Device : IV4l2Driver, IDisposable
                 b->BytesUsed = buffer.BytesUsed;
                 b->Flags = buffer.Damaged ? V4l2Abi.BufferFlagError : 0;
                 b->Sequence = (uint)buffer.Frame;
+                if (FrameAgeNanoseconds is { } age)
+                {
+                    var captured = ClockNanoseconds - age(buffer.Frame);
+                    b->Flags |= TimestampFlags;
+                    b->TimestampSeconds = captured / 1_000_000_000;
+                    b->TimestampMicros = captured % 1_000_000_000 / 1000;
+                }
+                return 0;
+            }
+            if (request == V4l2Abi.VidiocSetParameters)
+            {
+                var p = (V4l2Abi.StreamParameters*)arg;
+                if (FrameRates is null)
+                {
+                    return -Errno.Enotty;
+                }
+                if (p->Type != V4l2Abi.BufferTypeVideoCapture || p->Capture.TimePerFrameNumerator == 0)
+                {
+                    return -Errno.Einval;
+                }
+                var asked = (double)p->Capture.TimePerFrameDenominator / p->Capture.TimePerFrameNumerator;
+                RequestedFps = asked;
+                var rate = FrameRates.MinBy(r => Math.Abs(r - asked));
+                p->Capture = default;
+                p->Capture.Capability = V4l2Abi.CapTimePerFrame;
+                p->Capture.TimePerFrameNumerator = 1000;
+                p->Capture.TimePerFrameDenominator = (uint)Math.Round(rate * 1000);
                 return 0;
             }
             if (request == V4l2Abi.VidiocStreamOn || request == V4l2Abi.VidiocStreamOff)
@@ -249,6 +291,8 @@ internal sealed unsafe class SimulatedV4l2Device : IV4l2Driver, IDisposable
             FreeBuffers();
         }
     }
+
+    public long MonotonicNanoseconds() => ClockNanoseconds;
 
     public void Dispose()
     {
