@@ -94,6 +94,7 @@ public static class Quantizer
         QdqModel qdq;
         AccuracyResult accuracy;
         IReadOnlyList<NodeError> nodeErrors;
+        IReadOnlyList<NodeSensitivity>? sensitivity = null;
         var met = false;
         for (var attempt = 1; ; attempt++)
         {
@@ -103,13 +104,16 @@ public static class Quantizer
             met = Meets(request, accuracy);
             attempts.Add(new AttemptReport(attempt, qdq.Quantized.Count, [.. excluded.Order(StringComparer.Ordinal)], accuracy.WorstSqnr, accuracy.AgreementRate, met));
             nodeErrors = qdq.Quantized.Count == 0 ? [] : Evaluator.NodeErrors(prepared, qdq, eval, request.NodeErrorSamples, work);
-            if (met || attempt >= request.MaxAttempts || qdq.Quantized.Count == 0)
+            if (met || attempt >= request.MaxAttempts || qdq.Quantized.Count + qdq.WeightOnly.Count == 0)
             {
                 break;
             }
-            // Mixed precision: the nodes losing the most SQNR go back to float, a growing share each attempt.
-            var share = Math.Max(1, (int)Math.Ceiling(qdq.Quantized.Count * 0.05 * attempt));
-            excluded.UnionWith(nodeErrors.Take(share).Select(e => e.Name));
+            // Mixed precision: each node is quantized on its own once, and the ones that cost the outputs most go
+            // back to float, a share that doubles each attempt (5 %, 10 %, 20 % ... of the nodes quantized at first).
+            sensitivity ??= Evaluator.Sensitivity(prepared, preparedPath, qdq, request.Settings with { ExcludedNodes = excluded }, ranges,
+                eval, request.NodeErrorSamples, work, Step("measuring per-node sensitivity", progress));
+            var share = Math.Max(1, (int)Math.Ceiling(sensitivity.Count * 0.05 * (1 << (attempt - 1))));
+            excluded.UnionWith(sensitivity.Take(share).Select(e => e.Name));
         }
 
         var write = met || request.Force;
@@ -162,6 +166,7 @@ public static class Quantizer
             MinAgreement: request.MinAgreement,
             Attempts: attempts,
             WorstNodes: [.. nodeErrors.Take(20)],
+            MostSensitiveNodes: sensitivity is null ? [] : [.. sensitivity.Take(20)],
             Fp32Bytes: new FileInfo(request.ModelPath).Length,
             Int8Bytes: new FileInfo(finalPath).Length,
             Latency: latency,

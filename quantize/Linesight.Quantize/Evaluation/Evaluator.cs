@@ -16,6 +16,12 @@ public sealed record NodeError(string Name, string OpType, double InputSqnr, dou
     public double Drop => Math.Max(0, Math.Min(InputSqnr, 100) - OutputSqnr);
 }
 
+/// <summary>
+/// What quantizing one node on its own (every other node left in float) does to the model's outputs: the worst
+/// output SQNR against fp32. The lower, the more that node's quantization costs at the outputs.
+/// </summary>
+public sealed record NodeSensitivity(string Name, string OpType, double AloneOutputSqnr);
+
 /// <summary>int8 against fp32 on the evaluation set.</summary>
 public sealed record AccuracyResult(IReadOnlyList<OutputAccuracy> Outputs, AgreementKind Agreement, long Agreeing, long Compared, int Samples)
 {
@@ -77,6 +83,54 @@ internal static class Evaluator
         return [.. qdq.NodeTensors
             .Select(n => new NodeError(n.Key, ops[n.Key], n.Value.Inputs.Length == 0 ? 100 : n.Value.Inputs.Min(t => errors[t].Sqnr), errors[n.Value.Output].Sqnr))
             .OrderByDescending(e => e.Drop)];
+    }
+
+    /// <summary>
+    /// Per quantized node: the model with only that node quantized, judged at the outputs against the prepared fp32
+    /// model over up to <paramref name="maxSamples"/> samples; most sensitive first. Unlike the per-node drop this
+    /// sees how an error propagates to the outputs (a logit head with a fine input can still flip the decoded text,
+    /// while the first convolution, whose input is exact, loses many dB that never reach the output).
+    /// </summary>
+    public static IReadOnlyList<NodeSensitivity> Sensitivity(
+        ModelProto prepared, string preparedPath, QdqModel full, QuantizationSettings settings, IReadOnlyDictionary<string, (float Min, float Max)> ranges,
+        SampleFolder samples, int maxSamples, string workDirectory, IProgress<(int Done, int Total)>? progress)
+    {
+        var count = Math.Min(maxSamples, samples.Files.Count);
+        var inputs = Enumerable.Range(0, count).Select(samples.Read).ToList();
+        List<string> names;
+        List<IReadOnlyList<TensorValue>> references;
+        using (var fp32 = TensorSession.OpenOnCpu(preparedPath, threads: Math.Min(2, Environment.ProcessorCount)))
+        {
+            names = [.. fp32.Outputs.Where(o => o.IsFloat).Select(o => o.Name)];
+            references = [.. inputs.Select(i => fp32.Run(i, names))];
+        }
+        // Weight-only nodes (depthwise convolutions storing int8 weights) are candidates too: their rounded weights
+        // alone can cost a network with re-parameterised kernels (PP-OCRv4 rec) most of its accuracy.
+        var candidates = full.Quantized.Concat(full.WeightOnly).ToList();
+        var all = candidates.Select(q => q.Name).ToHashSet(StringComparer.Ordinal);
+        var path = Path.Combine(workDirectory, "sensitivity.onnx");
+        var result = new List<NodeSensitivity>();
+        foreach (var node in candidates)
+        {
+            var others = new HashSet<string>(all, StringComparer.Ordinal);
+            others.Remove(node.Name);
+            others.UnionWith(settings.ExcludedNodesOrEmpty);
+            var alone = QdqBuilder.Build(prepared, settings with { ExcludedNodes = others }, ranges);
+            OnnxModelIo.SaveAtomically(alone.Model, path);
+            using var int8 = TensorSession.OpenOnCpu(path, threads: Math.Min(2, Environment.ProcessorCount));
+            var errors = names.Select(_ => new SignalError()).ToList();
+            for (var i = 0; i < count; i++)
+            {
+                var quantized = int8.Run(inputs[i], names);
+                for (var o = 0; o < names.Count; o++)
+                {
+                    errors[o].Add(references[i][o].Values, quantized[o].Values);
+                }
+            }
+            result.Add(new NodeSensitivity(node.Name, node.OpType, errors.Count == 0 ? 100 : errors.Min(e => e.Sqnr)));
+            progress?.Report((result.Count, candidates.Count));
+        }
+        return [.. result.OrderBy(r => r.AloneOutputSqnr)];
     }
 
     private static string Exposed(ModelProto model, IEnumerable<string> tensors, string path)

@@ -10,12 +10,14 @@ public sealed record QuantizedNode(string Name, string OpType);
 /// <summary>The int8 model and what went into it.</summary>
 /// <param name="Dequantized">Each activation with a Q/DQ pair → the name its DequantizeLinear writes.</param>
 /// <param name="NodeTensors">Each quantized node → the paired activations it reads, and the one carrying its output.</param>
+/// <param name="WeightOnly">Nodes that compute in float but store their weight int8 (depthwise convolutions).</param>
 internal sealed record QdqModel(
     ModelProto Model,
     IReadOnlyList<QuantizedNode> Quantized,
     IReadOnlyDictionary<string, string> LeftInFloat,
     IReadOnlyDictionary<string, string> Dequantized,
-    IReadOnlyDictionary<string, (string[] Inputs, string Output)> NodeTensors);
+    IReadOnlyDictionary<string, (string[] Inputs, string Output)> NodeTensors,
+    IReadOnlyList<QuantizedNode> WeightOnly);
 
 /// <summary>
 /// Writes the QDQ layout ONNX Runtime's own quantization tool produces: every activation a quantized node reads or
@@ -226,7 +228,7 @@ internal sealed class QdqBuilder
         {
             _model.OpsetImport.Add(new OperatorSetIdProto { Domain = _qdqDomain, Version = 1 });
         }
-        return new QdqModel(_model, quantized, leftInFloat, dequantized, nodeTensors);
+        return new QdqModel(_model, quantized, leftInFloat, dequantized, nodeTensors, [.. weightOnly.Select(n => new QuantizedNode(n.Name, n.OpType + " (weight only)"))]);
     }
 
     /// <summary>Float weights now stored quantized are dropped (subgraphs may still read outer initializers by name).</summary>

@@ -55,6 +55,12 @@ public static class HtmlReport
         html.Append("<h2>Nodes whose quantization hurts most (SQNR lost across the node)</h2>");
         Bars(html, [.. report.WorstNodes.Take(15).Select(n => ($"{n.Name} ({n.OpType})", n.Drop))], "dB");
 
+        if (report.MostSensitiveNodes.Count > 0)
+        {
+            html.Append("<h2>Most sensitive nodes (output SQNR with only that node quantized; lower is worse)</h2>");
+            Bars(html, [.. report.MostSensitiveNodes.Take(15).Select(n => ($"{n.Name} ({n.OpType})", n.AloneOutputSqnr))], "dB");
+        }
+
         if (report.Attempts.Count > 1)
         {
             html.Append("<h2>Mixed-precision attempts</h2><table><tr><th>#</th><th>quantized</th><th>left in float</th><th>worst SQNR</th><th>agreement</th><th>target</th></tr>");

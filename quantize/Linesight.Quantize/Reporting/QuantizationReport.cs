@@ -35,6 +35,7 @@ public sealed record QuantizationReport(
     double? MinAgreement,
     IReadOnlyList<AttemptReport> Attempts,
     IReadOnlyList<NodeError> WorstNodes,
+    IReadOnlyList<NodeSensitivity> MostSensitiveNodes,
     long Fp32Bytes,
     long Int8Bytes,
     LatencyResult? Latency,

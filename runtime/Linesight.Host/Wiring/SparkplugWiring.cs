@@ -1,3 +1,4 @@
+using Linesight.Host.Commands;
 using Linesight.Host.Configuration;
 using Linesight.Pipeline;
 using Linesight.Publish.Mqtt;

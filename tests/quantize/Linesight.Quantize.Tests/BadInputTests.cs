@@ -95,6 +95,10 @@ public sealed class BadInputTests : IDisposable
         Assert.False(missed.Report.Written);
         Assert.Equal(2, missed.Report.Attempts.Count);
         Assert.NotEmpty(missed.Report.Attempts[1].ExcludedNodes);
+        // Mixed precision sent back to float exactly the nodes whose lone quantization cost the outputs most.
+        var sent = missed.Report.Attempts[1].ExcludedNodes;
+        Assert.Equal(missed.Report.MostSensitiveNodes.Take(sent.Count).Select(n => n.Name).Order(StringComparer.Ordinal), sent);
+        Assert.True(missed.Report.MostSensitiveNodes.Zip(missed.Report.MostSensitiveNodes.Skip(1)).All(p => p.First.AloneOutputSqnr <= p.Second.AloneOutputSqnr));
         Assert.False(File.Exists(_temp.File("out.onnx")));
 
         var forced = Quantizer.Run(Request(Models.Classifier, labels, minSqnr: 150, force: true));
