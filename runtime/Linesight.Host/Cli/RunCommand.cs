@@ -271,8 +271,8 @@ public static partial class RunCommand
                 : $"outbox {outbox.Depth}";
             var verdicts = Inspection is not { } inspection ? ""
                 : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
-                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "")
-                    + (Line is { } line ? " | " + LineSession.Describe(line.Snapshot()) : "");
+                    + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
+            verdicts += Line is { } line ? " | " + LineSession.Describe(line.Snapshot()) : "";
             return string.Create(CultureInfo.InvariantCulture,
                 $"frames {frames} | {_fps:0.0} fps | p50 {(double.IsNaN(p50) ? 0 : p50):0.00} ms{verdicts} | stored {pipeline.Delivered} | published {sink.Published} | {outboxText} | queued {pipeline.Undelivered} | drops {m.FramesDropped} | errors {m.InferenceErrors}{unchanged} | {broker}{camera}{sensors}");
         }
