@@ -1,9 +1,7 @@
-using System.Device.Gpio;
 using System.Globalization;
 using Linesight.Configuration;
 using Linesight.DeviceProfiles;
 using Linesight.FirmwareBridge;
-using Linesight.FirmwareBridge.Gpio;
 using Linesight.FirmwareBridge.Link;
 using Linesight.FirmwareBridge.Serial;
 using Linesight.Frames;
@@ -126,7 +124,9 @@ public static partial class LineWiring
         {
             null => null,
             McuLineConfig mcu => await StartMcuAsync(mcu, loaded.Origin, profile, time, log, cancellationToken).ConfigureAwait(false),
-            GpioLineConfig gpio => StartGpio(gpio, loaded.Origin, profile, time, log),
+            // GpioLine (firmware bridge) works and is tested, but its edge callbacks root System.Device.Gpio's libgpiod v2
+            // event code, which is not trim-safe (IL2091): the NativeAOT binary must stay warning-free.
+            GpioLineConfig => throw StrictJson.Invalid(loaded.Origin, "$.line.type", "'gpio' is not available in this build (System.Device.Gpio's edge events are not trim-safe yet); use mcu or simulated"),
             _ => new LineSession("simulated", new SimulatedLine(), null, null, null, null, null, log),
         };
     }
@@ -201,67 +201,6 @@ public static partial class LineWiring
         }
     }
 
-    private static LineSession StartGpio(GpioLineConfig config, string origin, DeviceProfile profile, TimeProvider time, ILogger log)
-    {
-        var wired = profile.Gpio;
-        T Pick<T>(T? own, T? fromProfile, string field)
-            where T : struct
-            => own ?? fromProfile ?? throw StrictJson.Invalid(origin, "$.line." + field, $"not set, and profile '{profile.Name}' wires no gpio");
-        var chip = config.Chip ?? wired?.Chip ?? throw StrictJson.Invalid(origin, "$.line.chip", $"not set, and profile '{profile.Name}' wires no gpio");
-        var triggerPin = Pick(config.TriggerPin, wired?.TriggerPin, "triggerPin");
-        var rejectPin = Pick(config.RejectPin, wired?.RejectPin, "rejectPin");
-        if (triggerPin == rejectPin)
-        {
-            throw StrictJson.Invalid(origin, "$.line.rejectPin", $"line {rejectPin} is already the trigger input");
-        }
-        var activeHigh = config.ActiveLevel is { } level ? level == LineActiveLevel.High
-            : wired is not null ? wired.ActiveLevel == ActiveLevel.High
-            : throw StrictJson.Invalid(origin, "$.line.activeLevel", $"not set, and profile '{profile.Name}' wires no gpio");
-        var debounce = Pick(config.DebounceMs, wired?.DebounceMs, "debounceMs");
-        var pulse = Pick(config.RejectPulseMs, wired?.RejectPulseMs, "rejectPulseMs");
-        var simulated = config.Simulated ?? wired?.Simulated ?? false;
-        if (config.SimulatedPartEveryMs > 0 && !simulated)
-        {
-            throw StrictJson.Invalid(origin, "$.line.simulatedPartEveryMs", "drives the simulated GPIO chip only; this line uses " + chip);
-        }
-        var options = new GpioLineOptions(chip, triggerPin, rejectPin, activeHigh, TimeSpan.FromMilliseconds(debounce), TimeSpan.FromMilliseconds(pulse),
-            TimeSpan.FromMilliseconds(config.FireLeadMs), config.OnMissedDeadline == MissedDeadline.LetPass ? MissedDeadlinePolicy.LetPass : MissedDeadlinePolicy.EnterFailSafe);
-        SimulatedGpioDriver? driver = null;
-        GpioController controller;
-        if (simulated)
-        {
-            driver = new SimulatedGpioDriver(time);
-            controller = new GpioController(driver);
-        }
-        else
-        {
-            try
-            {
-                controller = GpioLine.OpenChip(chip);
-            }
-            catch (FirmwareException e)
-            {
-                throw new Errors.ConfigurationException($"{origin}: $.line.chip: {e.Message}", e);
-            }
-        }
-        GpioLine line;
-        try
-        {
-            line = new GpioLine(controller, options, simulated, time);
-        }
-        catch
-        {
-            controller.Dispose();
-            throw;
-        }
-        Func<CancellationToken, Task>? photoEye = driver is not null && config.SimulatedPartEveryMs > 0
-            ? new SimulatedPhotoEye(driver, triggerPin, activeHigh, TimeSpan.FromMilliseconds(config.SimulatedPartEveryMs), time).RunAsync
-            : null;
-        var transport = line.Snapshot().Transport;
-        LogGpio(log, transport, triggerPin, rejectPin, activeHigh ? "high" : "low");
-        return new LineSession("gpio", line, line.Triggers, line.Rejects, config.Trigger, new DisposeOnly(line), photoEye, log);
-    }
-
     private static void Guard(string origin, Action check)
     {
         try
@@ -280,18 +219,6 @@ public static partial class LineWiring
         public LineLinkSnapshot Snapshot() => new(LineLinkState.Simulated, "simulated", 0, 0, null);
     }
 
-    private sealed class DisposeOnly(IDisposable inner) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            inner.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "line MCU on {Port}: {Name}, firmware {Firmware}, clock {ClockHz} Hz; link up")]
     private static partial void LogMcu(ILogger logger, string port, string name, string firmware, uint clockHz);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "line on {Transport}: trigger input {TriggerPin}, reject output {RejectPin}, active {Level}")]
-    private static partial void LogGpio(ILogger logger, string transport, int triggerPin, int rejectPin, string level);
 }

@@ -5,7 +5,7 @@ using Linesight.Runtime.Tests.Support;
 namespace Linesight.FirmwareBridge.Tests.Line;
 
 /// <summary>
-/// `linesight run` driving a line: the C MCU core (mcu-sim) over a pseudo-terminal, or the simulated GPIO chip.
+/// `linesight run` driving a line: the C MCU core (mcu-sim) over a pseudo-terminal.
 /// Every part fails its (simulated) vibration check, so every trigger should end in a reject.
 /// </summary>
 public sealed class LineRunTests : IDisposable
@@ -68,25 +68,6 @@ public sealed class LineRunTests : IDisposable
         // Heard again: the link comes back up by itself.
         await sim.SendAsync("unmute");
         await run.WaitForHealthAsync(HealthFile, "mcuLink", "up");
-        Assert.Equal(0, await run.StopAsync());
-    }
-
-    [Fact]
-    public async Task A_photo_eye_on_the_simulated_gpio_chip_triggers_captures_and_reject_pulses()
-    {
-        var broker = FreePort.Next();
-        // Pins, levels, debounce and pulse width come from the simulated profile's gpio wiring.
-        var config = WriteConfig(broker, """{ "type": "gpio", "simulatedPartEveryMs": 300, "trigger": { "maxSkewMs": 300 } }""", "gpio");
-        await using var run = RunningHost.Start("run", "--config", config, "--health-file", HealthFile, "--status-interval", "0.2");
-        await run.WaitForHealthAsync(HealthFile, "mcuLink", "simulated");
-        await using var results = await MosquittoSub.StartAsync(broker, "linesight/#");
-
-        var parts = results.Take(3, "/result", Generous).Select(r => long.Parse(r.GetProperty("partId").GetString()!, CultureInfo.InvariantCulture)).ToList();
-
-        // One part per pass of the photo-eye despite its contact bounce: consecutive ids.
-        Assert.Equal([parts[0], parts[0] + 1, parts[0] + 2], parts);
-        await run.WaitForLineAsync(l => l.Contains(" | line gpio:simulated simulated, 0 late, 0 fail-safes", StringComparison.Ordinal)
-            && System.Text.RegularExpressions.Regex.IsMatch(l, @"rejects ([3-9]|\d\d+)/\1 fail-safes 0"));
         Assert.Equal(0, await run.StopAsync());
     }
 

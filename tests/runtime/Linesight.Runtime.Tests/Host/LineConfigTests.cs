@@ -1,0 +1,95 @@
+using Linesight.DeviceProfiles;
+using Linesight.Errors;
+using Linesight.Host.Configuration;
+using Linesight.Host.Wiring;
+using Linesight.Runtime.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Linesight.Runtime.Tests.Host;
+
+/// <summary>The config's "line" section: strict, every mistake names its field; unset wiring comes from the profile.</summary>
+public sealed class LineConfigTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("""{ "type": "mcu", "port": "ttyACM0" }""", "simulated", "$.line.port")]
+    [InlineData("""{ "type": "mcu", "baud": 0 }""", "simulated", "$.line.baud")]
+    [InlineData("""{ "type": "mcu", "heartbeatMs": 200, "heartbeatTimeoutMs": 100 }""", "simulated", "$.line.heartbeatTimeoutMs")]
+    [InlineData("""{ "type": "mcu", "failSafe": "explode" }""", "simulated", "failSafe")]
+    [InlineData("""{ "type": "mcu", "trigger": { "maxSkewMs": 0 } }""", "simulated", "$.line.trigger.maxSkewMs")]
+    [InlineData("""{ "type": "mcu", "trigger": { "recentFrames": 0 } }""", "simulated", "$.line.trigger.recentFrames")]
+    [InlineData("""{ "type": "mcu", "chip": "/dev/gpiochip0" }""", "simulated", "chip")]
+    [InlineData("""{ "type": "gpio", "triggerPin": -1 }""", "simulated", "$.line.triggerPin")]
+    [InlineData("""{ "type": "gpio", "debounceMs": 5000 }""", "simulated", "$.line.debounceMs")]
+    [InlineData("""{ "type": "gpio", "simulated": false, "simulatedPartEveryMs": 100 }""", "simulated", "$.line.simulatedPartEveryMs")]
+    [InlineData("""{ "type": "plc" }""", "simulated", "$.line")]
+    [InlineData("""{ "type": "simulated" }""", "mcu", "$.inspection.reject.actuator")]
+    [InlineData("""{ "type": "mcu" }""", "mcu", "$.inspection.reject.actuator")]
+    [InlineData("""{ "type": "mcu", "trigger": {} }""", "gpio", "$.inspection.reject.actuator")]
+    [InlineData("""{ "type": "simulated" }""", "plc", "$.inspection.reject.actuator")]
+    public void Mistakes_name_the_field(string line, string actuator, string field)
+    {
+        var path = Write(line, actuator);
+        var e = Assert.Throws<ConfigurationException>(() => ConfigLoader.LoadFile(path));
+        Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains(field, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_valid_mcu_line_loads_with_its_defaults()
+    {
+        var line = Assert.IsType<McuLineConfig>(ConfigLoader.LoadFile(Write("""{ "type": "mcu", "trigger": {} }""", "mcu")).Config.Line);
+        Assert.Null(line.Port); // from the profile at start-up
+        Assert.Equal(500, line.HeartbeatTimeoutMs);
+        Assert.Equal(McuFailSafe.RejectAll, line.FailSafe);
+        Assert.Equal(100, line.Trigger!.MaxSkewMs);
+    }
+
+    [Fact]
+    public async Task A_gpio_line_is_refused_by_this_build_naming_the_field()
+    {
+        var loaded = ConfigLoader.LoadFile(Write("""{ "type": "gpio", "trigger": {} }""", "gpio"));
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
+        Assert.StartsWith($"{loaded.Origin}: $.line.type: 'gpio' is not available in this build", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_mcu_line_on_a_profile_without_one_names_the_missing_port()
+    {
+        var loaded = ConfigLoader.LoadFile(Write("""{ "type": "mcu", "trigger": {} }""", "mcu"));
+        var profile = DeviceProfileCatalog.Load("generic-x64-cpu");
+        Assert.Null(profile.LineMcu);
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, profile, TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
+        Assert.Equal($"{loaded.Origin}: $.line.port: not set, and profile 'generic-x64-cpu' wires no lineMcu", e.Message);
+    }
+
+    [Fact]
+    public void Without_a_line_the_health_state_comes_from_the_profile()
+    {
+        Assert.Equal("simulated", LineWiring.HealthState(null, DeviceProfileCatalog.Load("simulated")));
+        Assert.Equal("absent", LineWiring.HealthState(null, DeviceProfileCatalog.Load("generic-x64-cpu")));
+    }
+
+    private string Write(string line, string actuator)
+    {
+        var path = Path.Combine(_dir.Path, "line.json");
+        File.WriteAllText(path, $$"""
+            {
+              "configVersion": 1,
+              "profile": "simulated",
+              "device": { "site": "s", "line": "l", "id": "d" },
+              "stream": "parts",
+              "source": { "type": "synthetic", "width": 192, "height": 48 },
+              "model": { "path": "builtin:models/ppocr-text-orientation.onnx" },
+              "inspection": { "reject": { "actuator": "{{actuator}}" } },
+              "line": {{line}},
+              "mqtt": { "broker": "mqtt://127.0.0.1:1883" }
+            }
+            """);
+        return path;
+    }
+}
