@@ -27,6 +27,7 @@ public sealed partial class SupervisedInference : IFrameWindowInference, ISuperv
     private volatile SessionHealth _health = SessionHealth.Initial;
     private long _runStarted; // monotonic start of the run in flight, 0 when idle
     private bool _stuck;
+    private bool _disposed;
     private TimeSpan _delay;
 
     /// <param name="session">The session loaded at start-up (load errors there are start-up errors, not restarts).</param>
@@ -128,10 +129,11 @@ public sealed partial class SupervisedInference : IFrameWindowInference, ISuperv
     {
         lock (_gate)
         {
+            // Under the lock: the watchdog terminates sessions under it too, and must never reach a disposed one.
             _session = null;
             _stuck = false;
+            (session as IDisposable)?.Dispose();
         }
-        (session as IDisposable)?.Dispose();
         Change(h => h with { State = SessionState.Restarting, LastError = reason });
         LogRetired(_logger, Model.Id, reason);
     }
@@ -177,7 +179,6 @@ public sealed partial class SupervisedInference : IFrameWindowInference, ISuperv
         {
             return;
         }
-        IFrameInference? session;
         lock (_gate)
         {
             if (_stuck || _session is null || Interlocked.Read(ref _runStarted) != started)
@@ -185,11 +186,10 @@ public sealed partial class SupervisedInference : IFrameWindowInference, ISuperv
                 return; // already handled, being rebuilt, or that run has just finished
             }
             _stuck = true;
-            session = _session;
+            _health = _health with { State = SessionState.Stuck, StuckRuns = _health.StuckRuns + 1 };
+            LogStuck(_logger, Model.Id, _options.StuckTimeout.TotalSeconds);
+            _session.Terminate();
         }
-        Change(static h => h with { State = SessionState.Stuck, StuckRuns = h.StuckRuns + 1 });
-        LogStuck(_logger, Model.Id, _options.StuckTimeout.TotalSeconds);
-        session.Terminate();
     }
 
     /// <summary>Applies one change to the health snapshot; the watchdog and the inference thread both change it.</summary>
@@ -203,21 +203,31 @@ public sealed partial class SupervisedInference : IFrameWindowInference, ISuperv
 
     public void Terminate()
     {
-        _terminated.Cancel();
-        Current?.Terminate();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _terminated.Cancel();
+            _session?.Terminate();
+        }
     }
 
     public void Dispose()
     {
         _watchdog.Dispose();
-        IFrameInference? session;
         lock (_gate)
         {
-            session = _session;
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            (_session as IDisposable)?.Dispose();
             _session = null;
+            _terminated.Dispose();
         }
-        (session as IDisposable)?.Dispose();
-        _terminated.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "model {Model}: a run exceeded {Seconds:0.###} s; terminating it, the session will be rebuilt")]
