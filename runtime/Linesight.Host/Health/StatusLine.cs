@@ -30,10 +30,19 @@ public static class StatusLine
         var verdicts = h.Inspection is not { } inspection ? ""
             : string.Create(CultureInfo.InvariantCulture, $" | pass {inspection.Passed} fail {inspection.Failed}")
                 + (inspection.Rejects is { } r ? string.Create(CultureInfo.InvariantCulture, $" | rejects {r.Accepted}/{r.Requested} fail-safes {r.FailSafes}") : "");
-        var line = h.Line is { } link ? $" | line {link.State}" : "";
+        // The line link beside the rejects it drives; a link in trouble in capitals (SILENT 1.2 s, FAIL-SAFE, CLOSED).
+        var line = h.Line is not { } link ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" | line {link.Transport} {LinkState(link)}, {link.LateDecisions} late, {link.FailSafes} fail-safes");
         return string.Create(CultureInfo.InvariantCulture,
-            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{model}{sensors}{line}");
+            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts}{line} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{model}{sensors}");
     }
+
+    private static string LinkState(HealthSnapshot.LineLink link) => link.State switch
+    {
+        "silent" => "SILENT" + (link.SilentFor is { } f ? string.Create(CultureInfo.InvariantCulture, $" {f.TotalSeconds:0.0} s") : ""),
+        "fail-safe" or "closed" => link.State.ToUpperInvariant(),
+        var other => other,
+    };
 
     private static double P50(HealthSnapshot.Percentiles p) => double.IsNaN(p.P50) ? 0 : p.P50;
 }

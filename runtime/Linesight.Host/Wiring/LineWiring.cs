@@ -1,4 +1,3 @@
-using System.Globalization;
 using Linesight.Configuration;
 using Linesight.DeviceProfiles;
 using Linesight.FirmwareBridge;
@@ -54,19 +53,6 @@ public sealed partial class LineSession : IAsyncDisposable
 
     /// <summary>Raised when the link's state changes (e.g. the MCU goes silent): the hook for a retained status update.</summary>
     public event Action<LineLinkSnapshot>? Changed;
-
-    /// <summary>The link as the status line shows it, e.g. "line mcu:/dev/ttyACM0 up" or "line mcu:… SILENT 2.1 s, 3 late, 1 fail-safe".</summary>
-    public static string Describe(LineLinkSnapshot s)
-    {
-        var state = s.State switch
-        {
-            LineLinkState.Silent => "SILENT" + (s.SilentFor is { } f ? string.Create(CultureInfo.InvariantCulture, $" {f.TotalSeconds:0.0} s") : ""),
-            LineLinkState.FailSafe => "FAIL-SAFE",
-            LineLinkState.Closed => "CLOSED",
-            var other => HealthName(other),
-        };
-        return string.Create(CultureInfo.InvariantCulture, $"line {s.Transport} {state}, {s.LateDecisions} late, {s.FailSafes} fail-safes");
-    }
 
     /// <summary>The state's name in the health report (and the install gate): absent, simulated, connecting, up, silent, fail-safe, closed.</summary>
     public static string HealthName(LineLinkState state) => state switch
