@@ -981,61 +981,61 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
 
     private readonly record struct Incoming(string Topic, byte[] Payload);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: connected to {Broker} (bdSeq {BdSeq})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "connected to {Broker} (bdSeq {BdSeq})")]
     private static partial void LogConnected(ILogger logger, BrokerAddress broker, ulong bdSeq);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: reconnected to {Broker} after {Attempts} failed attempts (bdSeq {BdSeq})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "reconnected to {Broker} after {Attempts} failed attempts (bdSeq {BdSeq})")]
     private static partial void LogReconnected(ILogger logger, BrokerAddress broker, int attempts, ulong bdSeq);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: broker {Broker} unreachable ({Error}); failing over to {Next}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}); failing over to {Next}")]
     private static partial void LogFailover(ILogger logger, BrokerAddress broker, string error, BrokerAddress next);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: broker {Broker} unreachable ({Error}), attempt {Attempts}; retrying in {Seconds:0.0}s, results are held")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}), attempt {Attempts}; retrying in {Seconds:0.0}s, results are held")]
     private static partial void LogConnectFailed(ILogger logger, BrokerAddress broker, string error, int attempts, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: waiting for primary host {Host} to be online on {Broker} before the births; results are held")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "waiting for primary host {Host} to be online on {Broker} before the births; results are held")]
     private static partial void LogWaitingForHost(ILogger logger, string host, BrokerAddress broker);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: primary host {Host} online on {Broker}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "primary host {Host} online on {Broker}")]
     private static partial void LogHostOnline(ILogger logger, string host, BrokerAddress broker);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: ignored a STATE message on {Topic} that is not {{\"online\":bool,\"timestamp\":ms}}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ignored a STATE message on {Topic} that is not {{\"online\":bool,\"timestamp\":ms}}")]
     private static partial void LogBadHostState(ILogger logger, string topic);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: NBIRTH and {Devices} DBIRTH(s) published on {Broker} (bdSeq {BdSeq})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "NBIRTH and {Devices} DBIRTH(s) published on {Broker} (bdSeq {BdSeq})")]
     private static partial void LogBorn(ILogger logger, BrokerAddress broker, int bdSeq, int devices);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: device {Device} has {Count} new metric(s); publishing a new birth sequence")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "device {Device} has {Count} new metric(s); publishing a new birth sequence")]
     private static partial void LogNewMetrics(ILogger logger, string device, int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: rebirth requested (NCMD Node Control/Rebirth)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "rebirth requested (NCMD Node Control/Rebirth)")]
     private static partial void LogRebirthRequested(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: left {Broker} ({Reason}); bdSeq {BdSeq} ended")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "left {Broker} ({Reason}); bdSeq {BdSeq} ended")]
     private static partial void LogLeft(ILogger logger, BrokerAddress broker, string reason, int bdSeq);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: could not publish NDEATH ({Reason}); the broker delivers the will instead")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not publish NDEATH ({Reason}); the broker delivers the will instead")]
     private static partial void LogLeaveFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: command on {Topic} not acted on: {Reason} ({Refused} refused so far)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "command on {Topic} not acted on: {Reason} ({Refused} refused so far)")]
     private static partial void LogCommandRefused(ILogger logger, string topic, string reason, long refused);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "sparkplug: command {Device} {Metric} = {Value} done")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "command {Device} {Metric} = {Value} done")]
     private static partial void LogCommandDone(ILogger logger, string device, string metric, object? value);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: command {Device} {Metric} was not carried out by the runtime")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "command {Device} {Metric} was not carried out by the runtime")]
     private static partial void LogCommandNotDone(ILogger logger, string device, string metric);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: command {Device} {Metric} failed: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "command {Device} {Metric} failed: {Reason}")]
     private static partial void LogCommandFailed(ILogger logger, string device, string metric, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: publish interrupted ({Reason}); reconnecting and sending the {InFlight} unacknowledged results again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "publish interrupted ({Reason}); reconnecting and sending the {InFlight} unacknowledged results again")]
     private static partial void LogPublishInterrupted(ILogger logger, string reason, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: outbox record {Index} is not a result message this version reads; skipped")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "outbox record {Index} is not a result message this version reads; skipped")]
     private static partial void LogUnreadableRecord(ILogger logger, long index);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug: could not save learned metrics ({Reason}); the next start rebirths on its first result")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not save learned metrics ({Reason}); the next start rebirths on its first result")]
     private static partial void LogLearnedNotSaved(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug outbox: fsync failed ({Reason}); retrying")]
