@@ -6,7 +6,7 @@
 # Raw outputs stay in artifacts/bench/ for inspection. Every ratio is measured side by side in this one run.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 raw="$root/artifacts/bench"
 rm -rf "$raw"; mkdir -p "$raw"
 bin="${BENCH_BINARY:-$root/artifacts/linux-x64/linesight}"

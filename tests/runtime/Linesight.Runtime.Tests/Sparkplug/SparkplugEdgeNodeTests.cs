@@ -31,15 +31,18 @@ public sealed class SparkplugEdgeNodeTests : IDisposable
         await using var capture = await SparkplugCapture.StartAsync(broker.Port);
         const int total = 300;
         var results = Channel.CreateUnbounded<InferenceResult>();
-        for (var i = 1; i <= total; i++)
-        {
-            results.Writer.TryWrite(Result(i));
-        }
-        results.Writer.Complete();
         using (var outbox = Outbox())
         await using (var node = Node([broker.Url], outbox))
         {
-            await node.RunAsync(results.Reader, CancellationToken.None).WaitAsync(Wait);
+            var run = node.RunAsync(results.Reader, CancellationToken.None);
+            // Live data: the results come once the node is born (what was stored before its births goes out as historical).
+            await capture.WaitForAsync("DBIRTH", 1, Wait);
+            for (var i = 1; i <= total; i++)
+            {
+                results.Writer.TryWrite(Result(i));
+            }
+            results.Writer.Complete();
+            await run.WaitAsync(Wait);
             Assert.Equal(total, node.Delivered);
             Assert.Equal(total, node.Published);
             Assert.Equal(0, outbox.Depth);
