@@ -32,7 +32,6 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     /// <summary>Messages published and not yet acknowledged, at most.</summary>
     public const int Window = 256;
 
-    private static readonly TimeSpan DiskRetry = TimeSpan.FromSeconds(1);
 
     private readonly MqttSinkOptions _options;
     private readonly DurableOutbox _outbox;
@@ -205,7 +204,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     {
         using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var publisher = Task.Run(() => PublishLoopAsync(stopAll.Token), CancellationToken.None);
-        var syncer = SyncPeriodicallyAsync(stopAll.Token);
+        var syncer = _outbox.SyncPeriodicallyAsync(stopAll.Token);
         try
         {
             var intake = IntakeAsync(results, stopAll.Token);
@@ -285,42 +284,8 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
 
     private async Task CommitAsync(int staged, CancellationToken cancel)
     {
-        while (true)
-        {
-            try
-            {
-                _outbox.Commit();
-                Interlocked.Add(ref _delivered, staged);
-                return;
-            }
-            catch (IOException)
-            {
-                // Disk full or failing: the outbox reported it; the staged results wait in memory, the pipeline waits for us.
-                await Task.Delay(DiskRetry, _time, cancel).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task SyncPeriodicallyAsync(CancellationToken cancel)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
-            {
-                try
-                {
-                    _outbox.SyncIfDue();
-                }
-                catch (IOException e)
-                {
-                    LogSyncFailed(_logger, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await _outbox.CommitWhenWritableAsync(cancel).ConfigureAwait(false);
+        Interlocked.Add(ref _delivered, staged);
     }
 
     private async Task PublishLoopAsync(CancellationToken cancel)
@@ -577,8 +542,6 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "publish interrupted ({Reason}); reconnecting and sending the {InFlight} unacknowledged results again")]
     private static partial void LogPublishInterrupted(ILogger logger, string reason, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "outbox: fsync failed ({Reason}); retrying")]
-    private static partial void LogSyncFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not publish to {Topic} ({Reason}); dropped")]
     private static partial void LogDirectPublishFailed(ILogger logger, string topic, string reason);

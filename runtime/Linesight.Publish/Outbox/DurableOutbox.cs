@@ -23,6 +23,8 @@ public sealed partial class DurableOutbox : IDisposable
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(250);
 
     private readonly OutboxOptions _options;
+    private static readonly TimeSpan DiskRetry = TimeSpan.FromSeconds(1);
+
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly FileStream _lock;
@@ -229,6 +231,49 @@ public sealed partial class DurableOutbox : IDisposable
         _pendingBytes = 0;
         _recordsSignal.Writer.TryWrite(true);
     }
+    /// <summary>
+    /// Commits what was staged, retrying every second while the disk refuses (the outbox reports the disk state
+    /// itself): publishers and the pipeline behind them wait rather than lose a result.
+    /// </summary>
+    public async Task CommitWhenWritableAsync(CancellationToken cancel)
+    {
+        while (true)
+        {
+            try
+            {
+                Commit();
+                return;
+            }
+            catch (IOException)
+            {
+                await Task.Delay(DiskRetry, _time, cancel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Flushes to disk when the fsync policy says so, every 50 ms until cancelled; a failed flush is logged and retried.</summary>
+    public async Task SyncPeriodicallyAsync(CancellationToken cancel)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
+            {
+                try
+                {
+                    SyncIfDue();
+                }
+                catch (IOException e)
+                {
+                    LogSyncFailed(_logger, Directory, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
 
     /// <summary>For <see cref="FsyncPolicy.Interval"/>: forces committed records to disk if some are not yet (call periodically).</summary>
     public void SyncIfDue()
@@ -713,6 +758,9 @@ public sealed partial class DurableOutbox : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "outbox: cannot write to {Directory} ({Reason}); {Held} results are held in memory and the pipeline is held back until it can")]
     private static partial void LogWriteFailed(ILogger logger, string directory, string reason, long held);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "outbox {Directory}: fsync failed ({Reason}); retrying")]
+    private static partial void LogSyncFailed(ILogger logger, string directory, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "outbox: writing to {Directory} again")]
     private static partial void LogWriteRecovered(ILogger logger, string directory);

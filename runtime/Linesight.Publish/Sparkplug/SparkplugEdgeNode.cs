@@ -45,7 +45,6 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
         "Health/Inference Errors", "Health/MCU Link",
     ];
 
-    private static readonly TimeSpan DiskRetry = TimeSpan.FromSeconds(1);
 
     private readonly SparkplugOptions _options;
     private readonly DurableOutbox _outbox;
@@ -186,7 +185,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
     {
         using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var publisher = Task.Run(() => PublishLoopAsync(stopAll.Token), CancellationToken.None);
-        var syncer = SyncPeriodicallyAsync(stopAll.Token);
+        var syncer = _outbox.SyncPeriodicallyAsync(stopAll.Token);
         var commands = Task.Run(() => RunCommandsAsync(stopAll.Token), CancellationToken.None);
         try
         {
@@ -289,42 +288,8 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
 
     private async Task CommitAsync(int staged, CancellationToken cancel)
     {
-        while (true)
-        {
-            try
-            {
-                _outbox.Commit();
-                Interlocked.Add(ref _delivered, staged);
-                return;
-            }
-            catch (IOException)
-            {
-                // Disk full or failing: the outbox reported it; staged results wait in memory, the pipeline waits for us.
-                await Task.Delay(DiskRetry, _time, cancel).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task SyncPeriodicallyAsync(CancellationToken cancel)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
-            {
-                try
-                {
-                    _outbox.SyncIfDue();
-                }
-                catch (IOException e)
-                {
-                    LogSyncFailed(_logger, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await _outbox.CommitWhenWritableAsync(cancel).ConfigureAwait(false);
+        Interlocked.Add(ref _delivered, staged);
     }
 
     private async Task RunCommandsAsync(CancellationToken cancel)
@@ -1038,8 +1003,6 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not save learned metrics ({Reason}); the next start rebirths on its first result")]
     private static partial void LogLearnedNotSaved(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "sparkplug outbox: fsync failed ({Reason}); retrying")]
-    private static partial void LogSyncFailed(ILogger logger, string reason);
 }
 
 /// <summary>Where the edge node is in its session, for the status line and tests.</summary>
