@@ -46,14 +46,15 @@ public sealed class V4l2TimingTests
     [Fact]
     public async Task Monotonic_driver_timestamps_become_the_frames_capture_times()
     {
-        // Frame n waited n × 10 ms in the driver's queue before it was dequeued.
-        using var device = new SimulatedV4l2Device { FrameAgeNanoseconds = n => n * 10_000_000 };
+        // Frame n waited 10–1000 ms in the driver's queue before it was dequeued (cycling, so that however many frames an
+        // unpaced simulated device delivers before the stop, none is older than the 10 s a driver timestamp may be).
+        using var device = new SimulatedV4l2Device { FrameAgeNanoseconds = n => AgeMilliseconds(n) * 1_000_000 };
         var clock = new FrozenClock();
         var source = new V4l2CameraSource("cam", new V4l2CameraOptions(device.Node, 64, 48), device, clock, NullLogger.Instance);
         var frames = await CaptureAsync(source, 4);
         foreach (var frame in frames)
         {
-            var age = TimeSpan.FromMilliseconds(frame.Sequence * 10);
+            var age = TimeSpan.FromMilliseconds(AgeMilliseconds(frame.Sequence));
             Assert.Equal(FrozenClock.Now - (long)(age.TotalSeconds * clock.TimestampFrequency), frame.CaptureTimestamp);
             Assert.Equal(FrozenClock.Wall - age, frame.CaptureTime);
         }
@@ -75,6 +76,8 @@ public sealed class V4l2TimingTests
         Assert.Equal(0, source.DriverTimestamped);
         frames.ForEach(f => f.Dispose());
     }
+
+    private static long AgeMilliseconds(long sequence) => (((sequence - 1) % 100) + 1) * 10;
 
     private static async Task<List<Frame>> CaptureAsync(V4l2CameraSource source, int count)
     {
