@@ -304,7 +304,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             }
             catch (Exception e) when (IsLinkFailure(e, cancel))
             {
-                _link = new BrokerLinkState(false, 0, Describe(e), null);
+                _link = new BrokerLinkState(false, 0, ConnectFailures.Describe(e), null);
                 LogPublishInterrupted(_logger, e.Message, _inFlight.Count);
             }
             await _inFlight.AbandonAsync().ConfigureAwait(false);
@@ -392,7 +392,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                 var connected = await _client.ConnectAsync(_clientOptions[_current], abort).ConfigureAwait(false);
                 if (connected.ResultCode != MqttClientConnectResultCode.Success)
                 {
-                    if (IsRefusal(connected.ResultCode))
+                    if (ConnectFailures.IsRefusal(connected.ResultCode))
                     {
                         throw new BrokerException(
                             $"broker {broker} refused the connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
@@ -430,14 +430,14 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             }
             catch (Exception e) when (IsLinkFailure(e, abort))
             {
-                if (Find<AuthenticationException>(e) is { } tls)
+                if (ConnectFailures.Find<AuthenticationException>(e) is { } tls)
                 {
                     // A certificate the CA does not vouch for (or a handshake we cannot do) is configuration, not weather.
                     throw new BrokerException(
                         $"broker {broker}: TLS refused ({tls.Message}); check mqtt.tls.caFile and the broker's certificate and host name",
                         isUserError: true, e);
                 }
-                error = Describe(e);
+                error = ConnectFailures.Describe(e);
             }
             attempts++;
             // Fail over to the next broker at once; back off only after every broker has failed.
@@ -490,42 +490,6 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     /// </summary>
     private static bool IsLinkFailure(Exception e, CancellationToken cancel) =>
         e is not BrokerException && !(e is OperationCanceledException && cancel.IsCancellationRequested);
-
-    private static T? Find<T>(Exception e) where T : Exception
-    {
-        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is T found)
-            {
-                return found;
-            }
-        }
-        return null;
-    }
-
-    private static bool IsRefusal(MqttClientConnectResultCode code) => code is not (
-        MqttClientConnectResultCode.Success or MqttClientConnectResultCode.ServerUnavailable or MqttClientConnectResultCode.ServerBusy
-        or MqttClientConnectResultCode.UnspecifiedError or MqttClientConnectResultCode.ServerMoved or MqttClientConnectResultCode.UseAnotherServer
-        or MqttClientConnectResultCode.QuotaExceeded or MqttClientConnectResultCode.ConnectionRateExceeded);
-
-    private static string Describe(Exception e)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException s)
-            {
-                return s.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused",
-                    SocketError.HostNotFound or SocketError.NoData => "host not found",
-                    SocketError.TimedOut => "timed out",
-                    SocketError.NetworkUnreachable or SocketError.HostUnreachable => "unreachable",
-                    _ => s.Message,
-                };
-            }
-        }
-        return e is OperationCanceledException ? "connect timed out" : e.Message;
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Broker} unreachable ({Error}); failing over to {Next}")]
     private static partial void LogFailover(ILogger logger, BrokerAddress broker, string error, BrokerAddress next);

@@ -358,7 +358,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
             }
             catch (Exception e) when (IsLinkFailure(e, cancel))
             {
-                _link = new BrokerLinkState(false, 0, Describe(e), null);
+                _link = new BrokerLinkState(false, 0, ConnectFailures.Describe(e), null);
                 _state = SparkplugNodeState.Connecting;
                 LogPublishInterrupted(_logger, e.Message, _inFlight.Count);
             }
@@ -763,7 +763,7 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
                 var connected = await _client.ConnectAsync(ClientOptions(broker, bdSeq), abort).ConfigureAwait(false);
                 if (connected.ResultCode != MqttClientConnectResultCode.Success)
                 {
-                    if (IsRefusal(connected.ResultCode))
+                    if (ConnectFailures.IsRefusal(connected.ResultCode))
                     {
                         throw new BrokerException(
                             $"broker {broker} refused the Sparkplug connection of client '{_options.ClientId}': {connected.ResultCode} {connected.ReasonString}".TrimEnd(),
@@ -792,13 +792,13 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
             }
             catch (Exception e) when (IsLinkFailure(e, abort))
             {
-                if (Find<AuthenticationException>(e) is { } tls)
+                if (ConnectFailures.Find<AuthenticationException>(e) is { } tls)
                 {
                     throw new BrokerException(
                         $"broker {broker}: TLS refused ({tls.Message}); check mqtt.tls.caFile and the broker's certificate and host name",
                         isUserError: true, e);
                 }
-                error = Describe(e);
+                error = ConnectFailures.Describe(e);
             }
             attempts++;
             _current = (_current + 1) % _options.Brokers.Count;
@@ -900,42 +900,6 @@ public sealed partial class SparkplugEdgeNode : IResultSink, IAsyncDisposable
 
     private static bool IsLinkFailure(Exception e, CancellationToken cancel) =>
         e is not BrokerException && e is not ConfigurationException && !(e is OperationCanceledException && cancel.IsCancellationRequested);
-
-    private static T? Find<T>(Exception e) where T : Exception
-    {
-        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is T found)
-            {
-                return found;
-            }
-        }
-        return null;
-    }
-
-    private static bool IsRefusal(MqttClientConnectResultCode code) => code is not (
-        MqttClientConnectResultCode.Success or MqttClientConnectResultCode.ServerUnavailable or MqttClientConnectResultCode.ServerBusy
-        or MqttClientConnectResultCode.UnspecifiedError or MqttClientConnectResultCode.ServerMoved or MqttClientConnectResultCode.UseAnotherServer
-        or MqttClientConnectResultCode.QuotaExceeded or MqttClientConnectResultCode.ConnectionRateExceeded);
-
-    private static string Describe(Exception e)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException s)
-            {
-                return s.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused",
-                    SocketError.HostNotFound or SocketError.NoData => "host not found",
-                    SocketError.TimedOut => "timed out",
-                    SocketError.NetworkUnreachable or SocketError.HostUnreachable => "unreachable",
-                    _ => s.Message,
-                };
-            }
-        }
-        return e is OperationCanceledException ? "connect timed out" : e.Message;
-    }
 
     private enum SessionEnd
     {
