@@ -141,7 +141,11 @@ budgets = (load_json("benchmarks/allocation-budgets.json") or {}).get("bytesPerO
 micro = []
 if brief:
     out.append("In-process short job (1 launch, 2 warm-up and 6 measured iterations of ~150 ms), one thread. "
-               "Allocated = bytes per operation; the budget column is what CI holds (`benchmarks/allocation-budgets.json`).")
+               "Allocated = bytes per operation; the budget column is what CI holds (`benchmarks/allocation-budgets.json`). "
+               "BenchmarkDotNet counts the whole process's allocations (`GC.GetTotalAllocatedBytes`), so a workload that takes "
+               "milliseconds also picks up what the host's other threads allocate meanwhile (timers, the harness): that is why the "
+               "pre-processing rows show tens of bytes that grow with the workload's duration. The CI budget check counts only the "
+               "workload's own thread (`GC.GetAllocatedBytesForCurrentThread`) over 200 runs and holds those rows at 0.")
     out.append("")
     out.append("| workload | mean | median | allocated B/op | CI budget B/op |")
     out.append("|---|---|---|---|---|")
