@@ -81,74 +81,18 @@ public sealed partial class InferencePipeline : IRunnablePipeline
                 Metrics.FrameDropped();
                 dropped.Dispose();
             });
-        var results = Channel.CreateBounded<InferenceResult>(
-            new BoundedChannelOptions(_options.ResultQueue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-
-        using var sourceStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var abort = new CancellationTokenSource();
-        using var stopRegistration = stop.Register(() =>
-            abort.CancelAfter(_options.DrainTimeout > TimeSpan.Zero ? _options.DrainTimeout : TimeSpan.FromSeconds(10)));
-
-        List<Task> running =
-        [
-            RunSourceAsync(frames.Writer, sourceStop.Token),
-            Task.Factory.StartNew(
-                () => RunInference(frames.Reader, results.Writer, abort.Token),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            _sink.RunAsync(new TimingReader(results.Reader, _pending, Metrics, _time), abort.Token),
-        ];
-        var all = Task.WhenAll(running);
-        try
-        {
-            while (running.Count > 0)
-            {
-                var finished = await Task.WhenAny(running).ConfigureAwait(false);
-                running.Remove(finished);
-                if (finished.IsFaulted)
-                {
-                    // One stage failed: the others must not run on (a blocked source would wait forever).
-                    await sourceStop.CancelAsync().ConfigureAwait(false);
-                    await abort.CancelAsync().ConfigureAwait(false);
-                }
-            }
-            await all.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested && abort.IsCancellationRequested && !all.IsFaulted)
-        {
-            // The drain deadline passed (e.g. the broker stayed away): end normally; Undelivered tells the caller.
-            LogDrainDeadline(_logger, Undelivered);
-        }
-        finally
-        {
-            while (frames.Reader.TryRead(out var left))
-            {
-                left.Dispose();
-            }
-        }
+        await PipelineStages.RunAsync(
+            frames,
+            (writer, token) => _source.RunAsync(new CountingWriter(writer, Metrics, _time), token),
+            RunInference,
+            (reader, token) => _sink.RunAsync(new TimingReader(reader, _pending, Metrics, _time), token),
+            _options,
+            () => Undelivered,
+            _logger,
+            stop).ConfigureAwait(false);
     }
 
     Task IRunnablePipeline.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
-
-    private async Task RunSourceAsync(ChannelWriter<Frame> frames, CancellationToken stop)
-    {
-        Exception? fault = null;
-        try
-        {
-            await _source.RunAsync(new CountingWriter(frames, Metrics, _time), stop).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            fault = e;
-            throw;
-        }
-        finally
-        {
-            frames.TryComplete(fault);
-        }
-    }
 
     private void RunInference(ChannelReader<Frame> frames, ChannelWriter<InferenceResult> results, CancellationToken abort)
     {
@@ -162,65 +106,44 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         });
         var gate = _options.MotionGate is { } gateOptions ? new Gating.MotionGate(gateOptions) : null;
         using var window = _inference is IFrameWindowInference { WindowFrames: > 1 } temporal ? new FrameWindow(temporal.WindowFrames) : null;
-        Exception? fault = null;
-        try
+        // Synchronous loop on a dedicated thread: inference is CPU-bound and must not hop threads per frame.
+        while (frames.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult())
         {
-            // Synchronous loop on a dedicated thread: inference is CPU-bound and must not hop threads per frame.
-            while (frames.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult())
+            // After an abort the session is terminated: leave queued frames to be disposed, do not run them.
+            while (!abort.IsCancellationRequested && frames.TryRead(out var frame))
             {
-                // After an abort the session is terminated: leave queued frames to be disposed, do not run them.
-                while (!abort.IsCancellationRequested && frames.TryRead(out var frame))
+                if (gate is not null && !gate.HasChanged(frame))
                 {
-                    if (gate is not null && !gate.HasChanged(frame))
-                    {
-                        Metrics.FrameUnchanged();
-                        frame.Dispose();
-                        continue;
-                    }
-                    Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
-                    try
-                    {
-                        if (window is not null)
-                        {
-                            window.Push(frame); // the window owns it now and disposes it when it slides out
-                            Emit(window.IsFull ? TryInfer(_inference, frame, window, abort) : null, results, abort);
-                        }
-                        else
-                        {
-                            Emit(TryInfer(_inference, frame, null, abort), results, abort);
-                        }
-                        foreach (var other in _alongside)
-                        {
-                            Emit(TryInfer(other, frame, null, abort), results, abort);
-                        }
-                    }
-                    finally
-                    {
-                        if (window is null)
-                        {
-                            frame.Dispose();
-                        }
-                    }
-                    Metrics.InferenceBeat(_time.GetTimestamp());
+                    Metrics.FrameUnchanged();
+                    frame.Dispose();
+                    continue;
                 }
+                Metrics.QueueLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
+                try
+                {
+                    if (window is not null)
+                    {
+                        window.Push(frame); // the window owns it now and disposes it when it slides out
+                        Emit(window.IsFull ? TryInfer(_inference, frame, window, abort) : null, results, abort);
+                    }
+                    else
+                    {
+                        Emit(TryInfer(_inference, frame, null, abort), results, abort);
+                    }
+                    foreach (var other in _alongside)
+                    {
+                        Emit(TryInfer(other, frame, null, abort), results, abort);
+                    }
+                }
+                finally
+                {
+                    if (window is null)
+                    {
+                        frame.Dispose();
+                    }
+                }
+                Metrics.InferenceBeat(_time.GetTimestamp());
             }
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-        }
-        catch (ChannelClosedException e) when (e.InnerException is not null)
-        {
-            fault = e.InnerException;
-            throw e.InnerException;
-        }
-        catch (Exception e)
-        {
-            fault = e;
-            throw;
-        }
-        finally
-        {
-            results.TryComplete(fault);
         }
     }
 
@@ -231,10 +154,7 @@ public sealed partial class InferencePipeline : IRunnablePipeline
             return;
         }
         _pending.Enqueue(_time.GetTimestamp());
-        if (!results.TryWrite(result))
-        {
-            results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
-        }
+        PipelineStages.Emit(results, result, abort);
     }
 
     /// <summary>Infers one frame, or a full window whose newest frame is <paramref name="frame"/> (the result carries its identity).</summary>
@@ -275,9 +195,6 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         return new InferenceResult(frame.Sequence, _options.Stream, frame.SourceItem, frame.PartId, frame.CaptureTimestamp,
             frame.CaptureTime, inference.Model, output.Timings, output.Payload);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "drain deadline passed with {Undelivered} results not delivered")]
-    private static partial void LogDrainDeadline(ILogger logger, long undelivered);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "not inferred {Item} (frame {Sequence}): {Reason}")]
     private static partial void LogUnaligned(ILogger logger, string item, long sequence, string reason);

@@ -2,7 +2,7 @@ namespace Linesight.Host.Configuration;
 
 /// <summary>An I2C sensor sampled into a named stream (docs/configuration.md, "sensors").</summary>
 /// <param name="Name">Stream name, referenced by model inputs.</param>
-/// <param name="Binding">Iot.Device.Bindings type: "Mpu6050" (vibration, m/s² x/y/z).</param>
+/// <param name="Binding">Iot.Device.Bindings type: "Mpu6050" (vibration, m/s² x/y/z) or "Bme280" (enclosure: °C, Pa, %RH).</param>
 /// <param name="BusId">/dev/i2c-N.</param>
 /// <param name="Address">7-bit I2C address.</param>
 /// <param name="Simulated">Read a simulated register file measuring this signal instead of the bus.</param>

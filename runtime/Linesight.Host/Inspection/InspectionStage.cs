@@ -3,7 +3,6 @@ using System.Text.Json;
 using Linesight.Frames;
 using Linesight.Inference.Chains;
 using Linesight.Inference.Postprocessing;
-using Linesight.Inference.Sessions;
 using Linesight.Results;
 
 namespace Linesight.Host.Inspection;
@@ -17,7 +16,7 @@ namespace Linesight.Host.Inspection;
 public sealed class InspectionStage(
     IFrameInference inner,
     RuleBook rules,
-    ModelSession? lines,
+    IFrameInference? lines,
     SimulatedVibration? vibrationSource,
     SensorFeatures? vibration,
     RejectDispatcher? rejects,
@@ -91,7 +90,7 @@ public sealed class InspectionStage(
             await snapshots.DisposeAsync().ConfigureAwait(false);
         }
         (inner as IDisposable)?.Dispose();
-        lines?.Dispose();
+        (lines as IDisposable)?.Dispose();
     }
 }
 

@@ -5,6 +5,7 @@ using Linesight.Inference.Chains;
 using Linesight.Inference.Postprocessing;
 using Linesight.Inference.Sessions;
 using Linesight.Line;
+using Linesight.Pipeline.Supervision;
 using Linesight.Results;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,12 @@ public sealed record LineInference(IFrameInference Inference, ModelSession Prima
 {
     /// <summary>The model (and chain) the reload-model command replaces.</summary>
     public ReloadableInference? Reloadable { get; init; }
+
+    /// <summary>
+    /// The supervisors of the model or chain running now (the reloaded one's after a reload) and of the line-segment
+    /// model, as one, for status and health messages.
+    /// </summary>
+    public ISupervisedSession? Supervisor { get; init; }
 
     public async ValueTask DisposeAsync()
     {
@@ -49,19 +56,20 @@ public static class InferenceFactory
     public static LineInference Create(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, Action stopLine, LineSession? line = null)
     {
         var config = loaded.Config;
+        var supervision = new Supervision(SessionSupervisionConfig.OptionsOf(config.Model.Supervision), time, loggers.CreateLogger("Linesight.Session"));
         var owned = new List<IDisposable>();
         try
         {
             // Cold start (issue 5): the sessions are independent, so they load (and warm up) side by side; with one
             // intra-op thread each, two cores load two models at once. The line-segment model loads beside the chain.
             var lineLoad = config.Inspection?.Lines is { } lineModel
-                ? Task.Run(() => ModelLoader.Load(lineModel.Path, lineModel.Manifest, loaded.BaseDirectory, profile))
+                ? Task.Run(() => supervision.Session(ModelLoader.Read(lineModel.Path, lineModel.Manifest, loaded.BaseDirectory), profile))
                 : null;
             LoadedModels models;
             ModelSession primary;
             try
             {
-                (models, primary) = LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: false);
+                (models, primary) = LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: false, supervision);
             }
             catch
             {
@@ -74,12 +82,13 @@ public static class InferenceFactory
             owned.Add(models.Owner);
             var lines = lineLoad is null ? null : Track(lineLoad.GetAwaiter().GetResult());
             var reloadable = new ReloadableInference(models, (path, manifest) => path is null
-                ? LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: true).Models
-                : LoadModels(loaded, path, manifest, profile, pinned: true).Models);
+                ? LoadModels(loaded, config.Model.Path, config.Model.Manifest, profile, pinned: true, supervision).Models
+                : LoadModels(loaded, path, manifest, profile, pinned: true, supervision).Models);
             IFrameInference inference = reloadable;
+            var supervisor = new SupervisedGroup(() => [reloadable.Current as ISupervisedSession, lines]);
             if (config.Inspection is not { } inspection)
             {
-                return new LineInference(inference, primary, null) { Reloadable = reloadable };
+                return new LineInference(inference, primary, null) { Reloadable = reloadable, Supervisor = supervisor };
             }
             var rules = new RuleBook(
                 inspection.ExpectedText,
@@ -104,7 +113,7 @@ public static class InferenceFactory
                 snapshots,
                 inspection.Snapshots?.OnFail ?? false,
                 time);
-            return new LineInference(stage, primary, stage) { Reloadable = reloadable };
+            return new LineInference(stage, primary, stage) { Reloadable = reloadable, Supervisor = supervisor };
         }
         catch
         {
@@ -115,7 +124,7 @@ public static class InferenceFactory
             throw;
         }
 
-        ModelSession Track(ModelSession session)
+        SupervisedInference Track(SupervisedInference session)
         {
             owned.Add(session);
             return session;
@@ -124,38 +133,54 @@ public static class InferenceFactory
 
     /// <summary>
     /// The configured model, with <paramref name="modelPath"/> in place of <c>model.path</c>, and its chain (read from
-    /// disk again). <paramref name="pinned"/>: the model's manifest must pin its sha256 (a reload by command).
+    /// disk again), as one unit behind a <see cref="SupervisedInference"/>: a stuck or failing run of any model of the
+    /// chain retires the whole chain, and its successor is built from the bytes read here. <paramref name="pinned"/>:
+    /// the model's manifest must pin its sha256 (a reload by command).
     /// </summary>
-    private static (LoadedModels Models, ModelSession Primary) LoadModels(LoadedConfig loaded, string modelPath, string? manifestPath, DeviceProfile profile, bool pinned)
+    private static (LoadedModels Models, ModelSession Primary) LoadModels(LoadedConfig loaded, string modelPath, string? manifestPath, DeviceProfile profile, bool pinned,
+        Supervision supervision)
     {
         var chainStages = loaded.Config.Chain?.PerRegion ?? [];
-        var loads = new List<Func<ModelSession>>
+        var files = new List<ModelFile>
         {
-            () => pinned ? ModelLoader.LoadPinned(modelPath, manifestPath, loaded.BaseDirectory, profile)
-                : ModelLoader.Load(modelPath, manifestPath, loaded.BaseDirectory, profile),
+            pinned ? ModelLoader.ReadPinned(modelPath, manifestPath, loaded.BaseDirectory) : ModelLoader.Read(modelPath, manifestPath, loaded.BaseDirectory),
         };
-        loads.AddRange(chainStages.Select(s => (Func<ModelSession>)(() => ModelLoader.Load(s.Path, s.Manifest, loaded.BaseDirectory, profile))));
-        var sessions = LoadAll(loads);
-        var primary = sessions[0];
-        if (loaded.Config.Chain is not { } chain)
+        files.AddRange(chainStages.Select(s => ModelLoader.Read(s.Path, s.Manifest, loaded.BaseDirectory)));
+        var first = Assemble(LoadAll(files, profile));
+        var supervised = supervision.Wrap(first.Inference, () => Assemble(LoadAll(files, profile)).Inference);
+        return (new LoadedModels(supervised, supervised), first.Primary);
+
+        (IFrameInference Inference, ModelSession Primary) Assemble(ModelSession[] sessions)
         {
-            return (new LoadedModels(primary, primary), primary);
+            var primary = sessions[0];
+            if (loaded.Config.Chain is not { } chain)
+            {
+                return (primary, primary);
+            }
+            var stages = chainStages.Select((s, i) => new RegionStage(
+                sessions[1 + i],
+                s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
+            return (new RegionChain(primary, stages, chain.MaxRegions), primary);
         }
-        var stages = chainStages.Select((s, i) => new RegionStage(
-            sessions[1 + i],
-            s.TurnWhen is { } t ? new TurnRule(t.Label, t.MinScore) : null)).ToList();
-        var regionChain = new RegionChain(primary, stages, chain.MaxRegions);
-        return (new LoadedModels(regionChain, regionChain), primary);
+    }
+
+    /// <summary>How the config's sessions are supervised (<c>model.supervision</c>): one setting for the chain and the line-segment model.</summary>
+    private sealed record Supervision(SessionSupervisionOptions Options, TimeProvider Time, ILogger Logger)
+    {
+        public SupervisedInference Wrap(IFrameInference first, Func<IFrameInference> rebuild) => new(first, rebuild, Options, Time, Logger);
+
+        public SupervisedInference Session(ModelFile file, DeviceProfile profile) =>
+            Wrap(ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile), () => ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile));
     }
 
     /// <summary>
     /// Runs every load in parallel; when one fails, the ones that loaded are disposed and the first failure (in
     /// config order) is thrown once every load has finished.
     /// </summary>
-    private static ModelSession[] LoadAll(List<Func<ModelSession>> loads)
+    private static ModelSession[] LoadAll(List<ModelFile> files, DeviceProfile profile)
     {
-        var tasks = loads.Select(Task.Run).ToArray();
-        var done = tasks.Select(Await).ToArray();
+        var tasks = files.Select(f => Task.Run(() => ModelSession.Load(f.Bytes, f.Origin, f.Manifest, profile))).ToArray();
+        var done = tasks.Select(t => Await(t)).ToArray();
         if (tasks.FirstOrDefault(t => t.IsFaulted) is { Exception: { } e })
         {
             foreach (var session in done.OfType<ModelSession>())
@@ -168,7 +193,8 @@ public static class InferenceFactory
     }
 
     /// <summary>The task's session once it finished, or null when it failed (the caller reports the failure).</summary>
-    private static ModelSession? Await(Task<ModelSession> load)
+    private static T? Await<T>(Task<T> load)
+        where T : class
     {
         try
         {

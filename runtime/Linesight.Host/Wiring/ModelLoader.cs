@@ -29,12 +29,19 @@ public static class ModelLoader
     /// </summary>
     public static ModelSession LoadPinned(string modelRef, string? manifestRef, string baseDirectory, DeviceProfile profile)
     {
+        var file = ReadPinned(modelRef, manifestRef, baseDirectory);
+        return ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
+    }
+
+    /// <summary>As <see cref="Read"/>, but the manifest must pin the model's sha256 (see <see cref="LoadPinned"/>).</summary>
+    public static ModelFile ReadPinned(string modelRef, string? manifestRef, string baseDirectory)
+    {
         var file = Read(modelRef, manifestRef, baseDirectory);
         if (file.Manifest.Sha256 is null)
         {
             throw new ModelException($"{modelRef}: manifest '{file.Manifest.Id}' does not pin the model's sha256; a model loaded while running must be pinned");
         }
-        return ModelSession.Load(file.Bytes, file.Origin, file.Manifest, profile);
+        return file;
     }
 
     /// <summary>Reads the model and resolves its manifest as <see cref="Load"/> does, without building a session.</summary>

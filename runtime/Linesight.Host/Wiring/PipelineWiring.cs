@@ -136,7 +136,7 @@ public static class PipelineWiring
             var lineExtras = await AdditionalModels.LoadAsync(loaded, profile, time, loggers, inspected).ConfigureAwait(false);
             return new ConfiguredPipeline(lineExtras.With(inspected), inspected.Inference.Model, inspected.Primary.Providers, lineFrames.Source, lineFrames.Source.Name,
                 (sink, logger) => new InferencePipeline(lineFrames.Source, inspected.Inference, sink, lineOptions, time, logger, lineExtras.Inferences))
-                { Inspection = inspected.Inspection, Reloadable = inspected.Reloadable, Additional = lineExtras };
+                { Inspection = inspected.Inspection, Reloadable = inspected.Reloadable, Additional = lineExtras, Supervisor = inspected.Supervisor };
         }
         var model = PipelineModel.Load(loaded, profile, sensors, time, loggers);
         var frames = LineWiring.Triggered(await AwaitSourceAsync(sourceReady, new OwnedSession(model)).ConfigureAwait(false), line, time, loggers);

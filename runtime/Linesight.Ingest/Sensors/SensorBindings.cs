@@ -6,27 +6,25 @@ namespace Linesight.Ingest.Sensors;
 
 /// <summary>
 /// The I2C sensors the runtime samples, keyed by their Iot.Device.Bindings type name (as in device profiles and
-/// pipeline configs): an explicit map, no assembly scanning. <see cref="Bme280Chip"/> is not in it: the Bmxx80
-/// binding returns UnitsNet quantities, and UnitsNet's default converter registers itself by reflection (IL2075),
-/// which the NativeAOT binary must not contain.
+/// pipeline configs): an explicit map, no assembly scanning.
 /// </summary>
 public static class SensorBindings
 {
     public const string Mpu6050 = "Mpu6050";
+    public const string Bme280 = "Bme280";
 
-    public static IReadOnlyList<string> Names { get; } = [Mpu6050];
+    public static IReadOnlyList<string> Names { get; } = [Mpu6050, Bme280];
 
-    public static bool IsKnown(string binding) => binding is Mpu6050;
+    public static bool IsKnown(string binding) => binding is Mpu6050 or Bme280;
 
     /// <summary>Why <paramref name="binding"/> is not offered, for one clear config error.</summary>
-    public static string WhyUnavailable(string binding) => binding == "Bme280"
-        ? "'Bme280' is not offered by this build: Iot.Device.Bmxx80 returns UnitsNet quantities whose converter uses reflection, which the AOT binary refuses (see docs/pipeline.md)"
-        : $"'{binding}' is not a sensor binding this build provides ({string.Join(", ", Names)})";
+    public static string WhyUnavailable(string binding) => $"'{binding}' is not a sensor binding this build provides ({string.Join(", ", Names)})";
 
     /// <summary>Channel names of a binding's samples, in order.</summary>
     public static IReadOnlyList<string> ChannelsOf(string binding) => binding switch
     {
         Mpu6050 => Mpu6050Chip.ChannelNames,
+        Bme280 => Bme280Chip.ChannelNames,
         _ => throw Unknown(binding),
     };
 
@@ -34,6 +32,7 @@ public static class SensorBindings
     public static ISensorChip Open(string binding, I2cDevice device) => binding switch
     {
         Mpu6050 => new Mpu6050Chip(device),
+        Bme280 => new Bme280Chip(device),
         _ => throw Unknown(binding),
     };
 
@@ -41,6 +40,7 @@ public static class SensorBindings
     public static SimulatedI2cDevice Simulate(string binding, I2cConnectionSettings settings, SimulatedSignal signal, TimeProvider time) => binding switch
     {
         Mpu6050 => new SimulatedMpu6050(settings, signal, time),
+        Bme280 => new SimulatedBme280(settings, signal, time),
         _ => throw Unknown(binding),
     };
 

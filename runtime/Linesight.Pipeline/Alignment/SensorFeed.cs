@@ -26,7 +26,7 @@ public sealed class SensorFeed(ISensorSource source, SampleHistory history, int 
     {
         var samples = Channel.CreateBounded<SensorSample>(
             new BoundedChannelOptions(queue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-        var producer = RunSourceAsync(samples.Writer, cancellationToken);
+        var producer = PipelineStages.RunSourceAsync(Source.RunAsync, samples.Writer, cancellationToken);
         try
         {
             while (await samples.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -41,26 +41,5 @@ public sealed class SensorFeed(ISensorSource source, SampleHistory history, int 
         {
         }
         await producer.ConfigureAwait(false);
-    }
-
-    private async Task RunSourceAsync(ChannelWriter<SensorSample> writer, CancellationToken cancellationToken)
-    {
-        Exception? fault = null;
-        try
-        {
-            await Source.RunAsync(writer, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            fault = e;
-            throw;
-        }
-        finally
-        {
-            writer.TryComplete(fault);
-        }
     }
 }

@@ -46,109 +46,29 @@ public sealed partial class AudioPipeline : IRunnablePipeline
             SingleReader = true,
             SingleWriter = true,
         });
-        var results = Channel.CreateBounded<InferenceResult>(
-            new BoundedChannelOptions(_options.ResultQueue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-        using var sourceStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var abort = new CancellationTokenSource();
-        using var stopRegistration = stop.Register(() =>
-            abort.CancelAfter(_options.DrainTimeout > TimeSpan.Zero ? _options.DrainTimeout : TimeSpan.FromSeconds(10)));
-        List<Task> running =
-        [
-            RunSourceAsync(windows.Writer, sourceStop.Token),
-            Task.Factory.StartNew(() => RunInference(windows.Reader, results.Writer, abort.Token),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            _sink.RunAsync(results.Reader, abort.Token),
-        ];
-        var all = Task.WhenAll(running);
-        try
-        {
-            while (running.Count > 0)
-            {
-                var finished = await Task.WhenAny(running).ConfigureAwait(false);
-                running.Remove(finished);
-                if (finished.IsFaulted)
-                {
-                    await sourceStop.CancelAsync().ConfigureAwait(false);
-                    await abort.CancelAsync().ConfigureAwait(false);
-                }
-            }
-            await all.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested && abort.IsCancellationRequested && !all.IsFaulted)
-        {
-            LogDrainDeadline(_logger, Undelivered);
-        }
-        finally
-        {
-            while (windows.Reader.TryRead(out var left))
-            {
-                left.Dispose();
-            }
-        }
+        await PipelineStages.RunAsync(windows, _source.RunAsync, RunInference, _sink.RunAsync, _options, () => Undelivered, _logger, stop).ConfigureAwait(false);
     }
 
     Task IRunnablePipeline.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
 
-    private async Task RunSourceAsync(ChannelWriter<AudioWindow> windows, CancellationToken stop)
-    {
-        Exception? fault = null;
-        try
-        {
-            await _source.RunAsync(windows, stop).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            fault = e;
-            throw;
-        }
-        finally
-        {
-            windows.TryComplete(fault);
-        }
-    }
-
     private void RunInference(ChannelReader<AudioWindow> windows, ChannelWriter<InferenceResult> results, CancellationToken abort)
     {
         using var terminate = abort.Register(_inference.Terminate);
-        Exception? fault = null;
-        try
+        while (windows.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult())
         {
-            while (windows.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult())
+            while (windows.TryRead(out var window))
             {
-                while (windows.TryRead(out var window))
+                Metrics.FrameIn();
+                InferenceResult? result;
+                using (window)
                 {
-                    Metrics.FrameIn();
-                    InferenceResult? result;
-                    using (window)
-                    {
-                        result = TryInfer(window);
-                    }
-                    if (result is not null && !results.TryWrite(result))
-                    {
-                        results.WriteAsync(result, abort).AsTask().GetAwaiter().GetResult();
-                    }
+                    result = TryInfer(window);
+                }
+                if (result is not null)
+                {
+                    PipelineStages.Emit(results, result, abort);
                 }
             }
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-        }
-        catch (ChannelClosedException e) when (e.InnerException is not null)
-        {
-            fault = e.InnerException;
-            throw e.InnerException;
-        }
-        catch (Exception e)
-        {
-            fault = e;
-            throw;
-        }
-        finally
-        {
-            results.TryComplete(fault);
         }
     }
 
@@ -171,9 +91,6 @@ public sealed partial class AudioPipeline : IRunnablePipeline
         return new InferenceResult(window.Sequence, _options.Stream, window.SourceItem, null, window.CaptureTimestamp,
             window.CaptureTime, _inference.Model, output.Timings, output.Payload);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "drain deadline passed with {Undelivered} results not delivered")]
-    private static partial void LogDrainDeadline(ILogger logger, long undelivered);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "inference failed on {Item} (window {Sequence}): {Reason}")]
     private static partial void LogInferenceFailed(ILogger logger, string item, long sequence, string reason);

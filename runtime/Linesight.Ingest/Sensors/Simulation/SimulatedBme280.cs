@@ -1,87 +1,89 @@
-using System.Buffers.Binary;
 using System.Device.I2c;
 
 namespace Linesight.Ingest.Sensors.Simulation;
 
 /// <summary>
-/// The register file of a Bosch BME280 as Iot.Device.Bmxx80.Bme280 uses it: chip id 0x60, the datasheet's
-/// example trimming parameters, and temperature/pressure data registers that latch the signal (°C, hPa) when
-/// read. The raw ADC values are found by inverting the datasheet's compensation formulas, so the binding's own
-/// compensation turns them back into the signal's values.
+/// The register file of a Bosch BME280 as Iot.Device.Bmxx80.Bme280 uses it: chip id 0x60, the datasheet's example
+/// temperature/pressure trimming and a real chip's humidity trimming, and data registers that latch the signal
+/// (°C, Pa, %RH) when read. The raw ADC values are found by inverting the datasheet's compensation, so a driver's
+/// compensation turns them back into the signal's values (the tests check that the binding's own does).
 /// </summary>
 public sealed class SimulatedBme280 : SimulatedI2cDevice
 {
     public const byte ChipId = 0xD0;
     public const byte PressureMsb = 0xF7;
     public const byte TemperatureMsb = 0xFA;
+    public const byte HumidityMsb = 0xFD;
 
-    // Datasheet (BST-BME280-DS002) example trimming values.
-    private const ushort T1 = 27504;
-    private const short T2 = 26435;
-    private const short T3 = -1000;
-    private const ushort P1 = 36477;
-    private const short P2 = -10685;
-    private const short P3 = 3024;
-    private const short P4 = 2855;
-    private const short P5 = 140;
-    private const short P6 = -7;
-    private const short P7 = 15500;
-    private const short P8 = -14600;
-    private const short P9 = 6000;
+    /// <summary>
+    /// The datasheet's (BST-BME280-DS002) example temperature and pressure trimming; humidity trimming as a real chip
+    /// carries it (the datasheet gives no example).
+    /// </summary>
+    public static Bme280Trimming Trimming { get; } = new(
+        27504, 26435, -1000,
+        36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000,
+        75, 362, 0, 313, 50, 30);
+
     private const int AdcMax = (1 << 20) - 1;
+    private const int HumidityAdcMax = (1 << 16) - 1;
 
     private readonly SimulatedSignal _signal;
     private readonly TimeProvider _time;
     private readonly long _poweredUp;
 
-    /// <param name="signal">Channel 0: temperature in °C; channel 1: pressure in hPa.</param>
+    /// <param name="signal">Channel 0: temperature in °C; channel 1: pressure in Pa; channel 2: relative humidity in %.</param>
     public SimulatedBme280(I2cConnectionSettings settings, SimulatedSignal signal, TimeProvider time)
         : base(settings)
     {
-        if (signal.Channels != 2)
+        if (signal.Channels != 3)
         {
-            throw new ArgumentException($"the simulated BME280 measures temperature and pressure; the signal has {signal.Channels} channels", nameof(signal));
+            throw new ArgumentException($"the simulated BME280 measures temperature, pressure and humidity; the signal has {signal.Channels} channels", nameof(signal));
         }
         _signal = signal;
         _time = time;
         _poweredUp = time.GetTimestamp();
         Poke(ChipId, 0x60);
-        Span<byte> trimming = stackalloc byte[24];
-        BinaryPrimitives.WriteUInt16LittleEndian(trimming, T1);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[2..], T2);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[4..], T3);
-        BinaryPrimitives.WriteUInt16LittleEndian(trimming[6..], P1);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[8..], P2);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[10..], P3);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[12..], P4);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[14..], P5);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[16..], P6);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[18..], P7);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[20..], P8);
-        BinaryPrimitives.WriteInt16LittleEndian(trimming[22..], P9);
-        for (var i = 0; i < trimming.Length; i++)
+        var t = Trimming;
+        // 0x88..0x9F: T1..T3, P1..P9, 16-bit little-endian each.
+        ReadOnlySpan<short> words = [unchecked((short)t.T1), t.T2, t.T3, unchecked((short)t.P1), t.P2, t.P3, t.P4, t.P5, t.P6, t.P7, t.P8, t.P9];
+        for (var i = 0; i < words.Length; i++)
         {
-            Poke(0x88 + i, trimming[i]);
+            Poke(0x88 + (2 * i), unchecked((byte)words[i]));
+            Poke(0x89 + (2 * i), unchecked((byte)(words[i] >> 8)));
         }
+        Poke(0xA1, t.H1);
+        Poke(0xE1, unchecked((byte)t.H2));
+        Poke(0xE2, unchecked((byte)(t.H2 >> 8)));
+        Poke(0xE3, t.H3);
+        // dig_H4 and dig_H5 are 12-bit values sharing 0xE5: H4 = E4[7:0] E5[3:0], H5 = E6[7:0] E5[7:4].
+        Poke(0xE4, unchecked((byte)(t.H4 >> 4)));
+        Poke(0xE5, (byte)((t.H4 & 0xF) | ((t.H5 & 0xF) << 4)));
+        Poke(0xE6, unchecked((byte)(t.H5 >> 4)));
+        Poke(0xE7, unchecked((byte)t.H6));
     }
 
-    protected override bool IsReadOnly(byte address) => address == ChipId || address is >= 0x88 and <= 0xA1 || address >= PressureMsb;
+    protected override bool IsReadOnly(byte address) =>
+        address == ChipId || address is >= 0x88 and <= 0xA1 || address is >= 0xE1 and <= 0xE7 || address >= PressureMsb;
 
     protected override void OnRead(byte start, int length)
     {
-        if (!Covers(start, length, PressureMsb) && !Covers(start, length, TemperatureMsb))
+        if (!Covers(start, length, PressureMsb) && !Covers(start, length, TemperatureMsb) && !Covers(start, length, HumidityMsb))
         {
             return;
         }
         var seconds = _time.GetElapsedTime(_poweredUp).TotalSeconds;
-        var adcTemperature = Invert(adc => TemperatureFine(adc), TemperatureFineFor(_signal.Value(0, seconds)), increasing: true);
-        var fine = TemperatureFine(adcTemperature);
-        var targetPressure = (long)Math.Round(_signal.Value(1, seconds) * 100 * 256);
-        var adcPressure = Invert(adc => PressureQ24_8(adc, fine), targetPressure, increasing: false);
+        var t = Trimming;
+        var adcTemperature = Invert(t.TemperatureFine, _signal.Value(0, seconds) * 5120, AdcMax, increasing: true);
+        var fine = t.TemperatureFine(adcTemperature);
+        var adcPressure = Invert(adc => t.Pascals(adc, fine), _signal.Value(1, seconds), AdcMax, increasing: false);
+        var adcHumidity = Invert(adc => t.HumidityPercent(adc, fine), Math.Clamp(_signal.Value(2, seconds), 0, 100), HumidityAdcMax, increasing: true);
         Store(TemperatureMsb, adcTemperature);
         Store(PressureMsb, adcPressure);
+        Poke(HumidityMsb, (byte)(adcHumidity >> 8));
+        Poke(HumidityMsb + 1, unchecked((byte)adcHumidity));
     }
 
+    /// <summary>A 20-bit ADC value as the chip holds it: MSB, LSB, XLSB[7:4].</summary>
     private void Store(byte msb, int adc)
     {
         Poke(msb, (byte)(adc >> 12));
@@ -89,40 +91,10 @@ public sealed class SimulatedBme280 : SimulatedI2cDevice
         Poke(msb + 2, (byte)((adc & 0xF) << 4));
     }
 
-    /// <summary>The datasheet's floating-point temperature compensation, as t_fine (°C · 5120).</summary>
-    private static long TemperatureFine(int adc)
+    /// <summary>The ADC value up to <paramref name="max"/> whose compensated reading is closest to <paramref name="target"/> (bisection; the formulas are monotonic).</summary>
+    private static int Invert(Func<int, double> compensate, double target, int max, bool increasing)
     {
-        var var1 = ((adc / 16384.0) - (T1 / 1024.0)) * T2;
-        var var2 = ((adc / 131072.0) - (T1 / 8192.0)) * ((adc / 131072.0) - (T1 / 8192.0)) * T3;
-        return (long)(var1 + var2);
-    }
-
-    private static long TemperatureFineFor(double celsius) => (long)Math.Round(celsius * 5120);
-
-    /// <summary>The datasheet's 64-bit pressure compensation: Pa in Q24.8.</summary>
-    private static long PressureQ24_8(int adc, long temperatureFine)
-    {
-        var var1 = temperatureFine - 128000;
-        var var2 = var1 * var1 * P6;
-        var2 += (var1 * P5) << 17;
-        var2 += (long)P4 << 35;
-        var1 = ((var1 * var1 * P3) >> 8) + ((var1 * P2) << 12);
-        var1 = (((1L << 47) + var1) * P1) >> 33;
-        if (var1 == 0)
-        {
-            return 0;
-        }
-        long p = 1048576 - adc;
-        p = (((p << 31) - var2) * 3125) / var1;
-        var1 = (P9 * (p >> 13) * (p >> 13)) >> 25;
-        var2 = (P8 * p) >> 19;
-        return ((p + var1 + var2) >> 8) + ((long)P7 << 4);
-    }
-
-    /// <summary>The 20-bit ADC value whose compensated reading is closest to <paramref name="target"/> (bisection; the formulas are monotonic).</summary>
-    private static int Invert(Func<int, long> compensate, long target, bool increasing)
-    {
-        int low = 0, high = AdcMax;
+        int low = 0, high = max;
         while (low < high)
         {
             var mid = low + ((high - low) / 2);

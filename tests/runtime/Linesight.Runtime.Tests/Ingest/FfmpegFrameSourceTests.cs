@@ -136,16 +136,21 @@ public sealed class FfmpegFrameSourceTests : IDisposable
     {
         var channel = Channel.CreateUnbounded<Frame>();
         using var cts = new CancellationTokenSource(timeout);
-        var run = source.RunAsync(channel.Writer, cts.Token);
+        var run = RunThenCompleteAsync(source, channel.Writer, cts.Token);
         var frames = new List<Frame>();
-        while (frames.Count < max)
+        try
         {
-            var next = channel.Reader.ReadAsync(cts.Token).AsTask();
-            if (await Task.WhenAny(next, run) == run && !next.IsCompleted)
+            // Read until the source has ended and its channel is empty (a read pending as it ended must not lose the last frame).
+            while (frames.Count < max && await channel.Reader.WaitToReadAsync(cts.Token))
             {
-                break;
+                while (frames.Count < max && channel.Reader.TryRead(out var frame))
+                {
+                    frames.Add(frame);
+                }
             }
-            frames.Add(await next);
+        }
+        catch (OperationCanceledException)
+        {
         }
         if (frames.Count == max)
         {
@@ -163,6 +168,18 @@ public sealed class FfmpegFrameSourceTests : IDisposable
             frames.Add(extra);
         }
         return frames;
+    }
+
+    private static async Task RunThenCompleteAsync(FfmpegFrameSource source, ChannelWriter<Frame> writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await source.RunAsync(writer, cancellationToken);
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
     }
 
     private static async Task TakeAsync(ChannelReader<Frame> reader, int count)

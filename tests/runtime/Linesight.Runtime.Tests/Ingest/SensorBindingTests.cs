@@ -66,27 +66,66 @@ public sealed class SensorBindingTests
     }
 
     [Theory]
-    [InlineData(21.5, 1013.25)]
-    [InlineData(-12.0, 950.0)]
-    [InlineData(63.2, 1080.0)]
-    public void Bme280_binding_compensates_the_raw_registers_back_to_the_signal(double celsius, double hectopascals)
+    [InlineData(21.5, 101325.0, 45.0)]
+    [InlineData(-12.0, 95000.0, 8.5)]
+    [InlineData(63.2, 108000.0, 93.0)]
+    public void Bme280_compensates_the_raw_registers_back_to_the_signal_as_the_binding_does(double celsius, double pascals, double humidity)
     {
-        var device = new SimulatedBme280(Bme, new SimulatedSignal([celsius, hectopascals]), TimeProvider.System);
-        using var chip = new Bme280Chip(device);
-        Span<float> values = stackalloc float[2];
+        var signal = new SimulatedSignal([celsius, pascals, humidity]);
+        using var chip = new Bme280Chip(new SimulatedBme280(Bme, signal, TimeProvider.System));
+        Span<float> values = stackalloc float[3];
         chip.Read(values);
         Assert.Equal(celsius, values[0], 0.01);
-        Assert.Equal(hectopascals, values[1], 0.02);
+        Assert.Equal(pascals, values[1], 2.0);
+        Assert.Equal(humidity, values[2], 0.01);
         Assert.Null(chip.CheckRange(values));
+
+        // The binding's own UnitsNet readings of the same register file (kept out of the AOT binary, see Bme280Chip).
+        using var binding = new Iot.Device.Bmxx80.Bme280(new SimulatedBme280(Bme, signal, TimeProvider.System));
+        binding.SetPowerMode(Iot.Device.Bmxx80.PowerMode.Bmx280PowerMode.Normal);
+        var reading = binding.Read();
+        Assert.Equal(reading.Temperature!.Value.DegreesCelsius, values[0], 1e-4);
+        Assert.Equal(reading.Pressure!.Value.Pascals, values[1], 0.02);
+        Assert.Equal(reading.Humidity!.Value.Percent, values[2], 1e-4);
     }
 
     [Fact]
-    public void Bme280_reading_outside_the_datasheet_range_is_reported()
+    public void Bme280_trimming_is_decoded_from_its_registers_including_the_shared_nibbles_of_h4_and_h5()
     {
-        using var chip = new Bme280Chip(new SimulatedBme280(Bme, new SimulatedSignal([120, 1000]), TimeProvider.System));
-        Span<float> values = stackalloc float[2];
+        var device = new SimulatedBme280(Bme, new SimulatedSignal([20, 100000, 50]), TimeProvider.System);
+        var trimming = Bme280Trimming.Read(register =>
+        {
+            Span<byte> one = stackalloc byte[1];
+            device.WriteRead([register], one);
+            return one[0];
+        });
+        Assert.Equal(SimulatedBme280.Trimming, trimming);
+    }
+
+    [Theory]
+    [InlineData(120, 100000, 50, "temperature 120 °C is outside the BME280's −40..85 °C")]
+    [InlineData(20, 20000, 50, "pressure 20000 Pa is outside the BME280's 300..1100 hPa")]
+    public void Bme280_reading_outside_the_datasheet_range_is_reported(double celsius, double pascals, double humidity, string expected)
+    {
+        using var chip = new Bme280Chip(new SimulatedBme280(Bme, new SimulatedSignal([celsius, pascals, humidity]), TimeProvider.System));
+        Span<float> values = stackalloc float[3];
         chip.Read(values);
-        Assert.Contains("outside the BME280's", chip.CheckRange(values), StringComparison.Ordinal);
+        Assert.Equal(expected, chip.CheckRange(values));
+    }
+
+    [Fact]
+    public void A_bme280_that_does_not_answer_fails_the_binding_with_an_io_exception()
+    {
+        var device = new SimulatedBme280(Bme, new SimulatedSignal([20, 100000, 50]), TimeProvider.System);
+        device.SetAbsent(true);
+        Assert.Throws<IOException>(() => new Bme280Chip(device));
+        device.SetAbsent(false);
+        using var chip = new Bme280Chip(device);
+        device.NackNext(1);
+        var values = new float[3];
+        Assert.Throws<IOException>(() => chip.Read(values));
+        chip.Read(values);
+        Assert.Equal(20, values[0], 0.01);
     }
 
     [Fact]
@@ -136,7 +175,7 @@ public sealed class SensorBindingTests
     {
         var time = TimeProvider.System;
         var source = new I2cSensorSource("enclosure", Bme280Chip.ChannelNames,
-            () => new Bme280Chip(new SimulatedBme280(Bme, new SimulatedSignal([100, 1000]), time)),
+            () => new Bme280Chip(new SimulatedBme280(Bme, new SimulatedSignal([100, 100000, 50]), time)),
             new SensorSamplingOptions(200, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(50)), time, NullLogger.Instance);
         var output = Channel.CreateBounded<SensorSample>(1000);
         using var stop = new CancellationTokenSource();

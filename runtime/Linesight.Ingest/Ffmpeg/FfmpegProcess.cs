@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Linesight.Errors;
 
-namespace Linesight.Ingest.Video;
+namespace Linesight.Ingest.Ffmpeg;
 
 /// <summary>Starts ffmpeg as a child whose stdout is the decoded stream and whose stderr says why it stopped.</summary>
 internal static class FfmpegProcess
