@@ -13,6 +13,7 @@ using Linesight.Pipeline.Alignment;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
 using Linesight.Publish.Outbox;
+using Linesight.Results;
 using Microsoft.Extensions.Logging;
 
 namespace Linesight.Host.Cli;
@@ -77,8 +78,7 @@ public static partial class RunCommand
         // One connection and one outbox per stream: a stream's backlog or overflow never touches another's.
         await using var connections = new DisposalStack();
         var othersFinished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var streams = new List<StreamRun>();
-        var outboxDirectories = new List<string>();
+        var sinks = new List<(MqttSinkOptions Options, OutboxOptions Outbox, MqttResultSink Sink)>();
         for (var i = 0; i < configured.Count; i++)
         {
             var (view, session) = configured[i];
@@ -93,16 +93,36 @@ public static partial class RunCommand
             // The first stream's connection owns the device's status (and last will) and takes its commands.
             options = options with { AcceptCommands = i == 0 && config.Mqtt.Commands, Availability = i == 0 };
             var outbox = connections.AddSync(DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox")));
-            outboxDirectories.Add(outbox.Directory);
-            var sink = connections.Add(new MqttResultSink(options, outbox, view.Name, time, loggers.CreateLogger("Linesight.Mqtt")));
-            var pipeline = session.CreatePipeline(i == 0 && configured.Count > 1 ? new DeviceConnectionSink(sink, othersFinished.Task) : sink,
-                loggers.CreateLogger("Linesight.Pipeline"));
+            sinks.Add((options, outboxOptions, connections.Add(new MqttResultSink(options, outbox, view.Name, time, loggers.CreateLogger("Linesight.Mqtt")))));
+        }
+        // One Sparkplug B edge node for the box, each stream one of its devices (Sparkplug NCMD/DCMD reach the same commands as JSON).
+        CommandProcessor? commands = null;
+        await using var sparkplug = SparkplugWiring.Create(configured[0].View.Loaded, sinks[0].Options, sinks[0].Outbox, brokerOverridden || embedded is not null, time, loggers,
+            config.Mqtt.Commands ? (command, cancel) => SparkplugCommands.ExecuteAsync(commands, command, cancel) : null, [.. configured.Select(c => c.View.Name)]);
+        var feeds = sparkplug is null ? null : new SparkplugFeeds(configured.Count);
+        var streams = new List<StreamRun>();
+        for (var i = 0; i < configured.Count; i++)
+        {
+            var (view, session) = configured[i];
+            var sink = sinks[i].Sink;
+            IResultSink json = i == 0 && configured.Count > 1 ? new DeviceConnectionSink(sink, othersFinished.Task) : sink;
+            var pipeline = session.CreatePipeline(feeds is null ? json : new ResultFanOut([json, feeds.For(view.Name)]), loggers.CreateLogger("Linesight.Pipeline"));
             streams.Add(new StreamRun(view, session, sink, pipeline));
             LogStreamStarting(log, view.Name, session.Identity.Id, session.Providers.Primary, session.SourceName, sink.ResultTopic, brokerAddress);
         }
+        sparkplug?.ReportHealthOf([.. streams.Select(s => s.Pipeline)], () => LineWiring.HealthState(first.LineStatus, profile));
 
         var expectedProvider = profile.Accelerator.ExecutionProviders.Count > 0 ? profile.Accelerator.ExecutionProviders[0].Name : "CPU";
         await using var control = RunControl.StartStreams(config, streams, topics, expectedProvider, sensors, time, loggers);
+        commands = control.Processor;
+        if (commands is not null && sparkplug is not null)
+        {
+            commands.Rebirth = _ =>
+            {
+                sparkplug.Node.RequestRebirth();
+                return ValueTask.CompletedTask;
+            };
+        }
         var status = new StatusReporter(() => streams.Sum(s => s.Pipeline.Delivered), control.Sampler, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -116,10 +136,14 @@ public static partial class RunCommand
         }
         signals.Ready(status.Render(), Health);
         var statusTask = status.RunAsync(maxResults, stop, () => signals.Tick(status.Render, Health), statusStop.Token);
+        // The edge node outlives the streams' drain deadline a little: it is the last to hear of their results.
+        using var nodeAbort = new CancellationTokenSource();
+        using var nodeDeadline = stop.Token.Register(() => nodeAbort.CancelAfter(TimeSpan.FromSeconds(15)));
         try
         {
             var others = streams.Skip(1).Select(s => s.RunAsync(stop.Token, log)).ToArray();
-            await Task.WhenAll([streams[0].RunAsync(stop.Token, log), ReleaseDeviceAsync(others, othersFinished)]);
+            var node = feeds is null ? Task.CompletedTask : feeds.RunAsync(sparkplug!.Node, nodeAbort.Token);
+            await Task.WhenAll([streams[0].RunAsync(stop.Token, log), ReleaseDeviceAsync(others, othersFinished), node]);
         }
         finally
         {
@@ -130,7 +154,7 @@ public static partial class RunCommand
             surface.EndStatus();
         }
 
-        foreach (var (s, outboxDirectory) in streams.Zip(outboxDirectories))
+        foreach (var (s, outboxDirectory) in streams.Zip(sinks.Select(k => k.Outbox.Directory)))
         {
             var waiting = s.Sink.Outbox.Depth;
             var m = s.Pipeline.Metrics;

@@ -53,11 +53,8 @@ public static partial class ConfigStreams
                 throw StrictJson.Invalid(origin, $"$.{field}", $"belongs inside each stream when $.streams is used (e.g. $.streams[0].{(field == "stream" ? "name" : field)})");
             }
         }
-        if (c.Mqtt?.Sparkplug is { Enabled: true })
-        {
-            throw StrictJson.Invalid(origin, "$.mqtt.sparkplug",
-                "the Sparkplug B edge node is not available with $.streams yet (each stream would be a Sparkplug device); use the single-stream form or disable it");
-        }
+        var clientId = c.Mqtt.ClientId ?? $"linesight-{c.Device.Id}";
+        var sparkplugClientId = c.Mqtt.Sparkplug is { Enabled: true } sparkplug ? sparkplug.ClientId ?? $"linesight-{c.Device.Id}-sparkplug" : null;
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < streams.Count; i++)
         {
@@ -77,6 +74,11 @@ public static partial class ConfigStreams
             if (!names.Add(streams[i].Name))
             {
                 throw StrictJson.Invalid(origin, $"{path}.name", $"stream '{streams[i].Name}' is declared twice (each stream needs its own result topic)");
+            }
+            if (i > 0 && $"{clientId}-{streams[i].Name}" == sparkplugClientId)
+            {
+                throw StrictJson.Invalid(origin, $"{path}.name",
+                    $"stream '{streams[i].Name}' would connect as '{sparkplugClientId}', the Sparkplug edge node's client id; rename it or set $.mqtt.sparkplug.clientId");
             }
             if (i > 0 && streams[i].Inspection?.Reject?.Actuator is "mcu" or "gpio")
             {

@@ -128,6 +128,32 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
         Assert.Equal("shutdown", offline.GetProperty("reason").GetString());
     }
 
+    [Fact]
+    public async Task With_sparkplug_each_stream_is_a_device_of_the_one_edge_node()
+    {
+        var tone = await MakeToneAsync("tone.wav", seconds: 1);
+        await using var broker = await Mosquitto.StartAsync();
+        await using var capture = await Sparkplug.SparkplugCapture.StartAsync(broker.Port);
+        var config = WriteConfig(broker.Url, Streams(
+                Stream("cam-left", $$"""{ "type": "image-folder", "path": "{{Repo.SampleLabels}}" }""", $$"""{ "path": "{{Repo.OrientationModel}}" }"""),
+                Stream("mic", $$"""{ "type": "audio", "input": "{{tone}}" }""", SileroModel())),
+            $$"""{ "groupId": "plant", "stateDirectory": "{{Path.Combine(_dir.Path, "sparkplug")}}" }""");
+
+        var run = await Cli.RunAsync(["run", "--config", config], Wait);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var stored = StoredPerStream(run.Stderr);
+        Assert.Equal(10, stored["cam-left"]);
+        await capture.WaitForAsync("NDEATH", 1, Wait);
+        var messages = await capture.DecodeAsync();
+        Assert.Single(messages, m => m.Verb == "NBIRTH");
+        Assert.Equal(["cam-left", "mic"], messages.Where(m => m.Verb == "DBIRTH").Select(m => m.Device).Order());
+        foreach (var (name, count) in stored)
+        {
+            Assert.Equal(count, messages.Count(m => m.Verb == "DDATA" && m.Topic == $"spBv1.0/plant/DDATA/box-3/{name}"));
+        }
+    }
+
     [Theory]
     [InlineData("""{ "name": "cam", "source": { "type": "camera" }, "model": { "path": "m.onnx" } }""", "$.streams[1].source")]
     [InlineData("""{ "name": "cam", "source": { "type": "image-folder", "path": "x", "fps": 5000 }, "model": { "path": "m.onnx" } }""", "$.streams[1].source.fps: 5000 is out of range")]
@@ -297,7 +323,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
 
     private static string Streams(params string[] streams) => "[\n    " + string.Join(",\n    ", streams) + "\n  ]";
 
-    private string WriteConfig(string broker, string streams) => _dir.File("line.json", $$"""
+    private string WriteConfig(string broker, string streams, string? sparkplug = null) => _dir.File("line.json", $$"""
         {
           "configVersion": 1,
           "profile": "simulated",
@@ -306,7 +332,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
             { "name": "vibration", "binding": "Mpu6050", "busId": 1, "address": 104, "sampleRateHz": 100, "simulated": { "offset": [1.5, -0.75, 9.807] } }
           ],
           "streams": {{streams}},
-          "mqtt": { "broker": "{{broker}}", "healthIntervalSeconds": 1 }
+          "mqtt": { "broker": "{{broker}}", "healthIntervalSeconds": 1{{(sparkplug is null ? "" : ", \"sparkplug\": " + sparkplug)}} }
         }
         """);
 }
