@@ -27,7 +27,7 @@ namespace Linesight.Host.Cli;
 public static partial class RunCommand
 {
     private static async Task<int> RunStreamsAsync(LoadedConfig loaded, BrokerAddress brokerAddress, bool useEmbeddedBroker, bool brokerOverridden, long? maxResults,
-        double statusInterval, string? healthFile, ConsoleSurface surface, ILoggerFactory loggers, ILogger log, CancellationTokenSource stop, TimeProvider time)
+        double statusInterval, string? healthFile, ConsoleSurface surface, LoggerFactory loggers, ILogger log, CancellationTokenSource stop, TimeProvider time)
     {
         var config = loaded.Config;
         var profile = DeviceProfileCatalog.Load(config.Profile);
@@ -141,9 +141,9 @@ public static partial class RunCommand
         using var nodeDeadline = stop.Token.Register(() => nodeAbort.CancelAfter(TimeSpan.FromSeconds(15)));
         try
         {
-            var others = streams.Skip(1).Select(s => s.RunAsync(stop.Token, log)).ToArray();
+            var others = streams.Skip(1).Select(s => s.RunAsync(log, stop.Token)).ToArray();
             var node = feeds is null ? Task.CompletedTask : feeds.RunAsync(sparkplug!.Node, nodeAbort.Token);
-            await Task.WhenAll([streams[0].RunAsync(stop.Token, log), ReleaseDeviceAsync(others, othersFinished), node]);
+            await Task.WhenAll([streams[0].RunAsync(log, stop.Token), ReleaseDeviceAsync(others, othersFinished), node]);
         }
         finally
         {
@@ -165,8 +165,9 @@ public static partial class RunCommand
             }
             if (s.Session.Aligner is { } used)
             {
-                LogAlignment(log, used.Input, used.Stream, used.Count(AlignmentOutcome.OnTime), used.Count(AlignmentOutcome.Waited), used.Count(AlignmentOutcome.Late),
-                    used.Count(AlignmentOutcome.Missing));
+                long onTime = used.Count(AlignmentOutcome.OnTime), waited = used.Count(AlignmentOutcome.Waited);
+                long late = used.Count(AlignmentOutcome.Late), missing = used.Count(AlignmentOutcome.Missing);
+                LogAlignment(log, used.Input, used.Stream, onTime, waited, late, missing);
             }
         }
         var failed = streams.Where(s => s.Fault is not null).ToArray();

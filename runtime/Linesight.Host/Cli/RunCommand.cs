@@ -9,7 +9,6 @@ using Linesight.Host.Health;
 using Linesight.Host.Service;
 using Linesight.Host.Terminal;
 using Linesight.Host.Wiring;
-using Linesight.Pipeline;
 using Linesight.Pipeline.Alignment;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;

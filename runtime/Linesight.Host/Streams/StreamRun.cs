@@ -37,7 +37,7 @@ public sealed partial class StreamRun(StreamView view, ConfiguredPipeline sessio
     };
 
     /// <summary>Runs the stream's pipeline; never throws for the stream's own failure (see <see cref="Fault"/>).</summary>
-    public async Task RunAsync(CancellationToken stop, ILogger log)
+    public async Task RunAsync(ILogger log, CancellationToken stop)
     {
         try
         {

@@ -21,6 +21,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
     private const int Seed = 1;
     private const string Root = "linesight/plant/line-7/box-3";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
+    private static readonly string[] AlignmentOutcomes = ["onTime", "waited", "late", "missing"];
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -45,12 +46,16 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
         var stored = StoredPerStream(run.Stderr);
         Assert.Equal(10, stored["cam-left"]);
         Assert.Equal(15, stored["cam-right"]);
-        Assert.Equal(8, stored["fusion"]);
         // 2 s at 16 kHz in windows of 512 samples: 62 full windows (a short tail may make one more).
         Assert.InRange(stored["mic"], 62, 63);
+        // Every fused frame is accounted for: a result when its vibration window was complete, else counted late or missing
+        // (an unpaced camera outruns a 100 Hz sensor on a loaded machine; docs/pipeline.md, "Time alignment").
         var aligned = Alignment().Match(run.Stderr);
         Assert.True(aligned.Success, run.Stderr);
-        Assert.Equal(8, int.Parse(aligned.Groups["onTime"].Value, CultureInfo.InvariantCulture) + int.Parse(aligned.Groups["waited"].Value, CultureInfo.InvariantCulture));
+        var alignment = AlignmentOutcomes.Select(g => int.Parse(aligned.Groups[g].Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(8, alignment.Sum());
+        Assert.Equal(alignment[0] + alignment[1], stored["fusion"]);
+        Assert.InRange(stored["fusion"], 1, 8);
 
         var results = Collect(client, m => m.Topic.EndsWith("/result", StringComparison.Ordinal), stored.Values.Sum());
         foreach (var (name, count) in stored)
@@ -146,8 +151,9 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
         Assert.Equal(10, stored["cam-left"]);
         await capture.WaitForAsync("NDEATH", 1, Wait);
         var messages = await capture.DecodeAsync();
-        Assert.Single(messages, m => m.Verb == "NBIRTH");
-        Assert.Equal(["cam-left", "mic"], messages.Where(m => m.Verb == "DBIRTH").Select(m => m.Device).Order());
+        // One edge node session (one bdSeq; it rebirths as it learns each device's result metrics), one device per stream.
+        Assert.Single(messages.Where(m => m.Verb is "NBIRTH" or "NDEATH").Select(m => m.BdSeq).Distinct());
+        Assert.Equal(["cam-left", "mic"], messages.Where(m => m.Verb == "DBIRTH").Select(m => m.Device).Distinct().Order());
         foreach (var (name, count) in stored)
         {
             Assert.Equal(count, messages.Count(m => m.Verb == "DDATA" && m.Topic == $"spBv1.0/plant/DDATA/box-3/{name}"));
@@ -178,7 +184,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
     {
         var text = File.ReadAllText(WriteConfig("mqtt://127.0.0.1:1883", Streams(Stream("left", """{ "type": "image-folder", "path": "x" }""", """{ "path": "m.onnx" }"""))));
         var path = _dir.File("mixed.json", extra.StartsWith("\"streams\"", StringComparison.Ordinal)
-            ? StreamsList().Replace(text, "\"streams\": [],")
+            ? StreamsList().Replace(text, "\"streams\": []")
             : text.Replace("\"streams\":", extra + " \"streams\":", StringComparison.Ordinal));
         var e = Assert.Throws<Linesight.Errors.ConfigurationException>(() => Linesight.Host.Configuration.ConfigLoader.LoadFile(path));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
@@ -249,7 +255,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
     [GeneratedRegex(@"stream (?<stream>\S+) ended: \d+ frames in, (?<stored>\d+) results stored, \k<stored> published, 0 waiting in the outbox, 0 undelivered")]
     private static partial Regex StoppedLine();
 
-    [GeneratedRegex(@"input vibration from sensor vibration: (?<onTime>\d+) on time, (?<waited>\d+) after waiting, 0 late, 0 missing")]
+    [GeneratedRegex(@"input vibration from sensor vibration: (?<onTime>\d+) on time, (?<waited>\d+) after waiting, (?<late>\d+) late, (?<missing>\d+) missing")]
     private static partial Regex Alignment();
 
     [GeneratedRegex(@"""streams"": \[.*\]", RegexOptions.Singleline)]
