@@ -8,6 +8,9 @@ public abstract record DeviceCommand(string? CommandId)
 {
     /// <summary>The command's wire name, e.g. "set-thresholds".</summary>
     public abstract string Name { get; }
+
+    /// <summary>The stream it is for, in a run of several streams; null: the run's only stream (or the device, for rebirth).</summary>
+    public string? Stream { get; init; }
 }
 
 /// <summary>Changes inspection thresholds; a null member leaves that threshold as it is.</summary>

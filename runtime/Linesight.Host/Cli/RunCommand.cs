@@ -9,7 +9,6 @@ using Linesight.Host.Health;
 using Linesight.Host.Service;
 using Linesight.Host.Terminal;
 using Linesight.Host.Wiring;
-using Linesight.Pipeline;
 using Linesight.Pipeline.Alignment;
 using Linesight.Publish.Messages;
 using Linesight.Publish.Mqtt;
@@ -29,7 +28,7 @@ public static partial class RunCommand
     {
         var config = new Option<string>("--config") { Description = "Pipeline configuration file (default: the built-in demo pipeline)." };
         var broker = new Option<string>("--broker") { Description = "Publish to this broker instead (mqtt://host:port or mqtts://host:port); turns off the embedded broker." };
-        var maxResults = new Option<long?>("--max-results") { Description = "Stop once this many results have been delivered (benchmarks, smoke tests)." };
+        var maxResults = new Option<long?>("--max-results") { Description = "Stop once this many results have been delivered, over all streams together (benchmarks, smoke tests)." };
         var statusEvery = new Option<double>("--status-interval")
         {
             Description = "Seconds between status lines in the log when stderr is not a terminal (0: none).",
@@ -76,6 +75,10 @@ public static partial class RunCommand
         var config = loaded.Config;
         var brokerAddress = BrokerAddress.Parse(brokerOverride ?? config.Mqtt.Broker, brokerOverride is null ? $"{loaded.Origin}: $.mqtt.broker" : "--broker");
         var useEmbeddedBroker = brokerOverride is null && config.Mqtt.EmbeddedBroker is { Enabled: true };
+        if (ConfigStreams.IsListed(config))
+        {
+            return await RunStreamsAsync(loaded, brokerAddress, useEmbeddedBroker, brokerOverride is not null, maxResults, statusInterval, healthFile, surface, loggers, log, stop, time);
+        }
         var outboxOptions = OutboxSettings.Resolve(config, loaded.Origin, loaded.BaseDirectory);
 
         var profile = DeviceProfileCatalog.Load(config.Profile);
@@ -135,7 +138,7 @@ public static partial class RunCommand
                 return ValueTask.CompletedTask;
             };
         }
-        var status = new StatusReporter(pipeline, control.Sampler, surface, log, time, statusInterval);
+        var status = new StatusReporter(() => pipeline.Delivered, control.Sampler, surface, log, time, statusInterval);
         using var statusStop = new CancellationTokenSource();
         // As a systemd service: READY once results can flow, then watchdog, status and the health report every tick.
         using var signals = ServiceSignals.FromEnvironment(healthFile, time);
@@ -215,7 +218,7 @@ public static partial class RunCommand
     private static partial void LogOutboxLeft(ILogger logger, long waiting, string directory);
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
-    private sealed partial class StatusReporter(IRunnablePipeline pipeline, RunHealthSampler sampler, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
+    private sealed partial class StatusReporter(Func<long> delivered, IRunHealth sampler, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
     {
         public async Task RunAsync(long? maxResults, CancellationTokenSource stop, Action onTick, CancellationToken cancel)
         {
@@ -227,7 +230,7 @@ public static partial class RunCommand
             {
                 while (await timer.WaitForNextTickAsync(cancel))
                 {
-                    if (maxResults is { } max && pipeline.Delivered >= max && !stop.IsCancellationRequested)
+                    if (maxResults is { } max && delivered() >= max && !stop.IsCancellationRequested)
                     {
                         await stop.CancelAsync();
                     }

@@ -30,6 +30,12 @@ public sealed partial class CommandProcessor(
     /// <summary>Publishes a requested snapshot; returns where it went, or null when it could not be sent.</summary>
     public Func<SnapshotTaken, string?, CancellationToken, ValueTask<string?>>? OfferSnapshot { get; set; }
 
+    /// <summary>
+    /// The streams commands may name (<see cref="DeviceCommand.Stream"/>), each with its own rules, model and snapshots;
+    /// with several, a command must name one. Null: the constructor's rules, model and snapshots, whatever is named.
+    /// </summary>
+    public IReadOnlyList<StreamCommandTarget>? Streams { get; init; }
+
     /// <summary>How long a snapshot request waits for the next part.</summary>
     public TimeSpan SnapshotTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -57,11 +63,12 @@ public sealed partial class CommandProcessor(
         CommandReply reply;
         try
         {
-            reply = command switch
+            var (target, refusal) = command is RebirthCommand ? (null, null) : Target(command);
+            reply = refusal ?? command switch
             {
-                SetThresholdsCommand set => SetThresholds(set.Change),
-                ReloadModelCommand reload => await ReloadAsync(reload, cancel).ConfigureAwait(false),
-                SnapshotCommand snapshot => await SnapshotAsync(snapshot, cancel).ConfigureAwait(false),
+                SetThresholdsCommand set => Named(target!, SetThresholds(target!.Rules, set.Change)),
+                ReloadModelCommand reload => Named(target!, await ReloadAsync(target!.Models, reload, cancel).ConfigureAwait(false)),
+                SnapshotCommand snapshot => Named(target!, await SnapshotAsync(target!.Snapshots, snapshot, cancel).ConfigureAwait(false)),
                 RebirthCommand => await RebirthAsync(cancel).ConfigureAwait(false),
                 _ => CommandReply.Failure("unknown-command", $"'{command.Name}' is not a command this build carries out"),
             };
@@ -83,13 +90,37 @@ public sealed partial class CommandProcessor(
         return reply;
     }
 
-    private CommandReply SetThresholds(ThresholdChange change)
+    /// <summary>The stream a command acts on, or why it names none this run has.</summary>
+    private (StreamCommandTarget? Target, CommandReply? Refusal) Target(DeviceCommand command)
     {
-        if (rules is null)
+        if (Streams is not { Count: > 0 } streams)
+        {
+            return (new StreamCommandTarget(command.Stream ?? "", rules, models, snapshots), null);
+        }
+        if (command.Stream is null)
+        {
+            return streams.Count == 1
+                ? (streams[0], null)
+                : (null, CommandReply.Failure("stream-required",
+                    $"{command.Name}: this box runs several streams ({string.Join(", ", streams.Select(s => s.Name))}); name one in $.stream"));
+        }
+        return streams.FirstOrDefault(s => s.Name == command.Stream) is { } named
+            ? (named, null)
+            : (null, CommandReply.Failure("unknown-stream",
+                $"$.stream: '{command.Stream}' is not a stream of this box ({string.Join(", ", streams.Select(s => s.Name))})"));
+    }
+
+    /// <summary>With several streams a successful reply names the stream it acted on.</summary>
+    private CommandReply Named(StreamCommandTarget target, CommandReply reply) =>
+        reply.Ok && Streams is { Count: > 1 } ? reply with { Fields = [new ReplyField("stream", target.Name), .. reply.Fields] } : reply;
+
+    private static CommandReply SetThresholds(RuleBook? book, ThresholdChange change)
+    {
+        if (book is null)
         {
             return CommandReply.Failure("not-available", "set-thresholds: this pipeline has no inspection rules (config $.inspection)");
         }
-        var now = rules.Thresholds;
+        var now = book.Thresholds;
         if (change.MaxSkewDegrees is not null && now.MaxSkewDegrees is null)
         {
             return CommandReply.Failure("not-available", "$.args.maxSkewDegrees: the inspection has no line-segment model to measure skew (config $.inspection.lines)");
@@ -111,7 +142,7 @@ public sealed partial class CommandProcessor(
             pattern,
             change.MinConfidence ?? now.MinConfidence,
             change.MaxSkewDegrees ?? now.MaxSkewDegrees);
-        rules.Thresholds = next;
+        book.Thresholds = next;
         return CommandReply.Success(
             new ReplyField("expectedText", next.ExpectedText),
             new ReplyField("pattern", next.Pattern?.ToString()),
@@ -119,16 +150,16 @@ public sealed partial class CommandProcessor(
             new ReplyField("maxSkewDegrees", next.MaxSkewDegrees));
     }
 
-    private async Task<CommandReply> ReloadAsync(ReloadModelCommand reload, CancellationToken cancel)
+    private static async Task<CommandReply> ReloadAsync(ReloadableInference? model, ReloadModelCommand reload, CancellationToken cancel)
     {
-        if (models is null)
+        if (model is null)
         {
             return CommandReply.Failure("not-available", "reload-model: this kind of pipeline (audio, multimodal) cannot swap its model while running");
         }
-        var running = models.Model;
+        var running = model.Model;
         try
         {
-            var loaded = await models.ReloadAsync(reload.Path, reload.Manifest, cancel).ConfigureAwait(false);
+            var loaded = await model.ReloadAsync(reload.Path, reload.Manifest, cancel).ConfigureAwait(false);
             return CommandReply.Success(
                 new ReplyField("modelId", loaded.Id),
                 new ReplyField("modelVersion", loaded.Version),
@@ -141,16 +172,16 @@ public sealed partial class CommandProcessor(
         }
     }
 
-    private async Task<CommandReply> SnapshotAsync(SnapshotCommand command, CancellationToken cancel)
+    private async Task<CommandReply> SnapshotAsync(SnapshotWriter? writer, SnapshotCommand command, CancellationToken cancel)
     {
-        if (snapshots is null)
+        if (writer is null)
         {
             return CommandReply.Failure("not-available", "snapshot: snapshots are not configured (config $.inspection.snapshots)");
         }
         SnapshotTaken taken;
         try
         {
-            taken = await snapshots.RequestNextAsync().WaitAsync(SnapshotTimeout, time, cancel).ConfigureAwait(false);
+            taken = await writer.RequestNextAsync().WaitAsync(SnapshotTimeout, time, cancel).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -192,3 +223,6 @@ public sealed partial class CommandProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "command refused: {Reason}")]
     private static partial void LogRejected(ILogger logger, string reason);
 }
+
+/// <summary>What commands for one stream act on: its inspection rules, its reloadable model and its snapshots (each null when the stream has none).</summary>
+public sealed record StreamCommandTarget(string Name, RuleBook? Rules, ReloadableInference? Models, SnapshotWriter? Snapshots);

@@ -1,5 +1,6 @@
 using Linesight.Host.Configuration;
 using Linesight.Host.Health;
+using Linesight.Host.Streams;
 using Linesight.Host.Wiring;
 using Linesight.Line;
 using Linesight.Pipeline;
@@ -18,7 +19,7 @@ public sealed class RunControl : IAsyncDisposable
     private readonly Task _commands;
     private readonly Task _health;
 
-    private RunControl(RunHealthSampler sampler, CommandProcessor? processor, MqttCommandListener? listener, HealthPublisher? health)
+    private RunControl(IRunHealth sampler, CommandProcessor? processor, MqttCommandListener? listener, HealthPublisher? health)
     {
         Sampler = sampler;
         Processor = processor;
@@ -26,7 +27,7 @@ public sealed class RunControl : IAsyncDisposable
         _health = health is null ? Task.CompletedTask : Task.Run(() => health.RunAsync(_stop.Token));
     }
 
-    public RunHealthSampler Sampler { get; }
+    public IRunHealth Sampler { get; }
 
     /// <summary>The command processor (null when <c>mqtt.commands</c> is off); a Sparkplug edge node plugs its rebirth in here.</summary>
     public CommandProcessor? Processor { get; }
@@ -36,6 +37,9 @@ public sealed class RunControl : IAsyncDisposable
     {
         var processor = config.Mqtt.Commands
             ? new CommandProcessor(session.Inspection?.Rules, session.Reloadable, session.Inspection?.Snapshots, time, loggers.CreateLogger("Linesight.Commands"))
+            {
+                Streams = [new StreamCommandTarget(config.Stream, session.Inspection?.Rules, session.Reloadable, session.Inspection?.Snapshots)],
+            }
             : null;
         var sampler = new RunHealthSampler(pipeline, sink, session, expectedProvider, time)
         {
@@ -52,6 +56,41 @@ public sealed class RunControl : IAsyncDisposable
         }
         var health = config.Mqtt.HealthIntervalSeconds > 0
             ? new HealthPublisher(sampler, sink, topics, TimeSpan.FromSeconds(config.Mqtt.HealthIntervalSeconds), time, loggers.CreateLogger("Linesight.Health"))
+            : null;
+        return new RunControl(sampler, processor, listener, health);
+    }
+
+    /// <summary>
+    /// The same for a several-streams run: commands name their stream (<see cref="CommandProcessor.Streams"/>), health lists
+    /// every stream, and both ride on the first stream's connection, which owns the device's status.
+    /// </summary>
+    public static RunControl StartStreams(LinesightConfig config, IReadOnlyList<StreamRun> streams, TopicLayout topics, string expectedProvider, SensorSet sensors,
+        TimeProvider time, ILoggerFactory loggers)
+    {
+        var device = streams[0].Sink;
+        var processor = config.Mqtt.Commands
+            ? new CommandProcessor(null, null, null, time, loggers.CreateLogger("Linesight.Commands"))
+            {
+                Streams = [.. streams.Select(s => new StreamCommandTarget(s.Name, s.Session.Inspection?.Rules, s.Session.Reloadable, s.Session.Inspection?.Snapshots))],
+            }
+            : null;
+        var samplers = streams.Select((s, i) => i == 0
+            ? new RunHealthSampler(s.Pipeline, s.Sink, s.Session, expectedProvider, time)
+            {
+                Sensors = sensors,
+                LineLink = s.Session.LineStatus ?? s.Session.Inspection?.Rejects?.Actuator as ILineLinkStatus,
+                Commands = processor,
+            }
+            : new RunHealthSampler(s.Pipeline, s.Sink, s.Session, expectedProvider, time)).ToArray();
+        var sampler = new StreamsHealth(streams, samplers);
+        MqttCommandListener? listener = null;
+        if (processor is not null && device.Commands is not null)
+        {
+            listener = new MqttCommandListener(device, topics, processor, time, loggers.CreateLogger("Linesight.Commands"));
+            processor.OfferSnapshot = listener.OfferSnapshotAsync;
+        }
+        var health = config.Mqtt.HealthIntervalSeconds > 0
+            ? new HealthPublisher(sampler, device, topics, TimeSpan.FromSeconds(config.Mqtt.HealthIntervalSeconds), time, loggers.CreateLogger("Linesight.Health"))
             : null;
         return new RunControl(sampler, processor, listener, health);
     }

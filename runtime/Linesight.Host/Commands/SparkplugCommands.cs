@@ -33,7 +33,8 @@ public static class SparkplugCommands
             return false;
         }
         processor.CountReceived();
-        var reply = await processor.ExecuteAsync(command, cancel).ConfigureAwait(false);
+        // A DCMD is addressed to a device: the stream it names (NCMD to the node names none).
+        var reply = await processor.ExecuteAsync(command with { Stream = write.DeviceId }, cancel).ConfigureAwait(false);
         return reply.Ok;
     }
 

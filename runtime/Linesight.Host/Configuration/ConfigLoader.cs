@@ -29,6 +29,28 @@ public static class ConfigLoader
 
     private static LinesightConfig Validate(LinesightConfig c, string origin)
     {
+        if (c.Mqtt is null)
+        {
+            throw StrictJson.Invalid(origin, "$.mqtt", "is missing (the broker results go to)");
+        }
+        if (ConfigStreams.IsListed(c))
+        {
+            ConfigStreams.Validate(c, origin, view => ValidateStream(view, origin));
+            return c;
+        }
+        foreach (var (field, value) in new (string, object?)[] { ("stream", c.Stream), ("source", c.Source), ("model", c.Model) })
+        {
+            if (value is null)
+            {
+                throw StrictJson.Invalid(origin, $"$.{field}", "is missing (a pipeline names its stream, source and model, or lists several in $.streams)");
+            }
+        }
+        return ValidateStream(c, origin);
+    }
+
+    /// <summary>The checks of one stream's config (the single-stream form, or one stream's view of the several-streams form).</summary>
+    private static LinesightConfig ValidateStream(LinesightConfig c, string origin)
+    {
         if (c.ConfigVersion != CurrentConfigVersion)
         {
             throw StrictJson.Invalid(origin, "$.configVersion", $"version {c.ConfigVersion} is not supported (this build reads {CurrentConfigVersion})");

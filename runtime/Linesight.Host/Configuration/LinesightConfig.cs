@@ -7,19 +7,25 @@ namespace Linesight.Host.Configuration;
 /// that name the file, line and JSON path. Relative paths are relative to the file; <c>builtin:</c> paths
 /// name assets shipped inside the binary.
 /// </summary>
+/// <remarks>
+/// <see cref="Stream"/>, <see cref="Source"/> and <see cref="Model"/> are null only in the several-streams form, where
+/// <see cref="Streams"/> holds them per stream; the loader refuses either form incomplete, and everything past it sees a
+/// single-stream view of each stream (<see cref="ConfigStreams"/>).
+/// </remarks>
 public sealed record LinesightConfig(
     int ConfigVersion,
     DeviceIdentity Device,
-    string Stream,
-    SourceConfig Source,
-    ModelConfig Model,
-    MqttConfig Mqtt,
+    string Stream = null!,
+    SourceConfig Source = null!,
+    ModelConfig Model = null!,
+    MqttConfig Mqtt = null!,
     string Profile = "simulated",
     IReadOnlyList<SensorConfig>? Sensors = null,
     ChainConfig? Chain = null,
     InspectionConfig? Inspection = null,
     LineConfig? Line = null,
-    IReadOnlyList<ModelConfig>? AdditionalModels = null);
+    IReadOnlyList<ModelConfig>? AdditionalModels = null,
+    IReadOnlyList<StreamConfig>? Streams = null);
 
 /// <summary>Where the box stands; each part is an MQTT topic level.</summary>
 public sealed record DeviceIdentity(string Site, string Line, string Id);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Linesight.Host.Health;
 
 /// <summary>Publishes the health message on <see cref="TopicLayout.Health"/> every interval while the broker is connected (skipped, not queued, while it is not).</summary>
-public sealed partial class HealthPublisher(RunHealthSampler sampler, MqttResultSink sink, TopicLayout topics, TimeSpan interval, TimeProvider time, ILogger log)
+public sealed partial class HealthPublisher(IRunHealth sampler, MqttResultSink sink, TopicLayout topics, TimeSpan interval, TimeProvider time, ILogger log)
 {
     public async Task RunAsync(CancellationToken cancel)
     {

@@ -19,7 +19,7 @@ public sealed class RunHealthSampler(
     MqttResultSink sink,
     ConfiguredPipeline session,
     string expectedProvider,
-    TimeProvider time)
+    TimeProvider time) : IRunHealth
 {
     private readonly Lock _gate = new();
     private readonly long _started = time.GetTimestamp();

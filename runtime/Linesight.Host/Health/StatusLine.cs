@@ -34,8 +34,20 @@ public static class StatusLine
         var line = h.Line is not { } link ? ""
             : string.Create(CultureInfo.InvariantCulture, $" | line {link.Transport} {LinkState(link)}, {link.LateDecisions} late, {link.FailSafes} fail-safes");
         return string.Create(CultureInfo.InvariantCulture,
-            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts}{line} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{model}{sensors}");
+            $"frames {f.In} | {f.Fps:0.0} fps | p50 {P50(l.Inference):0.00} ms{verdicts}{line} | stored {h.Results.Stored} | published {h.Results.Published} | {outbox} | queued {h.Results.Queued} | drops {f.Dropped} | errors {f.Errors}{unchanged} | {broker}{camera}{model}{sensors}{Streams(h)}");
     }
+
+    /// <summary>Each stream of a several-streams run in a few words: "cam-left 120 frames 118 stored", then anything wrong with it.</summary>
+    private static string Streams(HealthSnapshot h) => h.Streams is not { } streams ? ""
+        : " || " + string.Join(" | ", streams.Select(s =>
+        {
+            var state = s.State == "running" ? "" : s.State == "failed" ? $" FAILED ({s.LastError})" : $" {s.State}";
+            var source = s.Source is { State: { } st, Restarts: > 0 } src
+                ? string.Create(CultureInfo.InvariantCulture, $", source {st} {src.Restarts} restarts ({src.LastError})")
+                : "";
+            var link = s.Broker.Connected ? "" : ", broker offline";
+            return string.Create(CultureInfo.InvariantCulture, $"{s.Name} {s.Frames.In} frames {s.Results.Stored} stored {s.Results.Published} published{state}{source}{link}");
+        }));
 
     private static string LinkState(HealthSnapshot.LineLink link) => link.State switch
     {

@@ -17,7 +17,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
 {
     private readonly DurableOutbox _outbox;
     private readonly TimeProvider _time;
-    private IRunnablePipeline? _pipeline;
+    private IReadOnlyList<IRunnablePipeline>? _pipelines;
     private Func<string> _mcuLink = () => "absent";
     private long _lastFrames;
     private long _lastTimestamp;
@@ -36,8 +36,9 @@ public sealed class SparkplugWiring : IAsyncDisposable
 
     /// <summary>The edge node for this run, or null when Sparkplug is not enabled.</summary>
     /// <param name="commands">Carries out accepted NCMD/DCMD writes; null: no command metrics are declared.</param>
+    /// <param name="devices">The Sparkplug devices (streams) to declare; default: the config's one stream.</param>
     public static SparkplugWiring? Create(LoadedConfig loaded, MqttSinkOptions json, OutboxOptions jsonOutbox, bool brokerOverridden, TimeProvider time,
-        ILoggerFactory loggers, Func<SparkplugCommand, CancellationToken, ValueTask<bool>>? commands = null)
+        ILoggerFactory loggers, Func<SparkplugCommand, CancellationToken, ValueTask<bool>>? commands = null, IReadOnlyList<string>? devices = null)
     {
         if (SparkplugSettings.Resolve(loaded, json, jsonOutbox, brokerOverridden) is not { } resolved)
         {
@@ -47,6 +48,7 @@ public sealed class SparkplugWiring : IAsyncDisposable
         try
         {
             var options = commands is null ? resolved.Options : resolved.Options with { DeviceCommands = SparkplugCommands.Metrics };
+            options = devices is null ? options : options with { Devices = devices };
             return new SparkplugWiring(options, outbox, time, loggers.CreateLogger("Linesight.Sparkplug"), commands);
         }
         catch
@@ -60,10 +62,13 @@ public sealed class SparkplugWiring : IAsyncDisposable
     public IResultSink Alongside(IResultSink json) => new ResultFanOut([json, Node]);
 
     /// <summary>Node health (NBIRTH, NDATA) comes from this pipeline from now on.</summary>
-    public void ReportHealthOf(IRunnablePipeline pipeline, Func<string> mcuLink)
+    public void ReportHealthOf(IRunnablePipeline pipeline, Func<string> mcuLink) => ReportHealthOf([pipeline], mcuLink);
+
+    /// <summary>Node health from several streams' pipelines: frames, drops and errors summed, latency the slowest stream's.</summary>
+    public void ReportHealthOf(IReadOnlyList<IRunnablePipeline> pipelines, Func<string> mcuLink)
     {
         _mcuLink = mcuLink;
-        _pipeline = pipeline;
+        _pipelines = pipelines;
     }
 
     public async ValueTask DisposeAsync()
@@ -74,19 +79,20 @@ public sealed class SparkplugWiring : IAsyncDisposable
 
     private NodeHealth Health()
     {
-        if (_pipeline is not { } pipeline)
+        if (_pipelines is not { } pipelines)
         {
             return new NodeHealth(0, 0, 0, 0, 0, 0, _mcuLink());
         }
-        var m = pipeline.Metrics;
+        var frames = pipelines.Sum(p => p.Metrics.FramesIn);
         var seconds = _time.GetElapsedTime(_lastTimestamp).TotalSeconds;
         if (seconds >= 1)
         {
-            _fps = (m.FramesIn - _lastFrames) / seconds;
-            _lastFrames = m.FramesIn;
+            _fps = (frames - _lastFrames) / seconds;
+            _lastFrames = frames;
             _lastTimestamp = _time.GetTimestamp();
         }
-        return new NodeHealth(_fps, Finite(m.InferenceLatency.Percentile(50)), Finite(m.InferenceLatency.Percentile(99)), m.FramesIn, m.FramesDropped, m.InferenceErrors, _mcuLink());
+        return new NodeHealth(_fps, pipelines.Max(p => Finite(p.Metrics.InferenceLatency.Percentile(50))), pipelines.Max(p => Finite(p.Metrics.InferenceLatency.Percentile(99))),
+            frames, pipelines.Sum(p => p.Metrics.FramesDropped), pipelines.Sum(p => p.Metrics.InferenceErrors), _mcuLink());
     }
 
     private static double Finite(double value) => double.IsNaN(value) ? 0 : value;

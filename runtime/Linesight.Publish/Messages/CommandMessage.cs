@@ -103,21 +103,36 @@ public static class CommandMessage
         {
             throw Invalid("$.command", "is missing");
         }
-        foreach (var field in fields.Keys.Where(k => k is not ("schemaVersion" or "commandId" or "command" or "args")))
+        foreach (var field in fields.Keys.Where(k => k is not ("schemaVersion" or "commandId" or "command" or "stream" or "args")))
         {
             throw Invalid($"$.{field}", "is not a field of a command");
         }
+        var stream = fields.TryGetValue("stream", out var s) ? StreamName(s) : null;
         var args = fields.TryGetValue("args", out var a) ? Fields(a, "$.args") : [];
-        return reader.Command switch
-        {
-            "set-thresholds" => Thresholds(reader.CommandId, args),
-            "reload-model" => Reload(reader.CommandId, args),
-            "snapshot" => NoArgs(args, new SnapshotCommand(reader.CommandId)),
-            "rebirth" => NoArgs(args, new RebirthCommand(reader.CommandId)),
-            _ => throw new InvalidCommandException("unknown-command",
-                $"$.command: '{reader.Command}' is not a command (set-thresholds, reload-model, snapshot, rebirth)"),
-        };
+        var command = Command(reader, args);
+        return stream is null ? command : command with { Stream = stream };
     }
+
+    /// <summary>A stream name is a topic level: no separators, wildcards or control characters.</summary>
+    private static string StreamName(JsonElement element)
+    {
+        var name = String(element, "$.stream", 1, MaxIdLength);
+        if (name.Any(c => c is '/' or '+' or '#'))
+        {
+            throw Invalid("$.stream", $"'{name}' is not a stream name (no '/', '+' or '#')");
+        }
+        return name;
+    }
+
+    private static DeviceCommand Command(Reader reader, Dictionary<string, JsonElement> args) => reader.Command switch
+    {
+        "set-thresholds" => Thresholds(reader.CommandId, args),
+        "reload-model" => Reload(reader.CommandId, args),
+        "snapshot" => NoArgs(args, new SnapshotCommand(reader.CommandId)),
+        "rebirth" => NoArgs(args, new RebirthCommand(reader.CommandId)),
+        _ => throw new InvalidCommandException("unknown-command",
+            $"$.command: '{reader.Command}' is not a command (set-thresholds, reload-model, snapshot, rebirth)"),
+    };
 
     private static SetThresholdsCommand Thresholds(string? id, Dictionary<string, JsonElement> args)
     {

@@ -24,15 +24,7 @@ public static class HealthMessage
             w.WriteString("time", h.Time.UtcDateTime);
             w.WriteNumber("uptimeSeconds", Math.Round(h.Uptime.TotalSeconds, 1));
 
-            w.WriteStartObject("frames");
-            w.WriteNumber("in", h.Frames.In);
-            w.WriteNumber("fps", Math.Round(h.Frames.Fps, 2));
-            w.WriteNumber("dropped", h.Frames.Dropped);
-            w.WriteNumber("unchanged", h.Frames.Unchanged);
-            w.WriteNumber("unaligned", h.Frames.Unaligned);
-            w.WriteNumber("inferred", h.Frames.Inferred);
-            w.WriteNumber("errors", h.Frames.Errors);
-            w.WriteEndObject();
+            Frames(w, h.Frames);
 
             w.WriteStartObject("latencyMs");
             Percentiles(w, "queue", h.Latency.Queue);
@@ -58,50 +50,17 @@ public static class HealthMessage
             w.WriteEndArray();
             w.WriteEndObject();
 
-            w.WriteStartObject("model");
-            w.WriteString("id", h.Model.Id);
-            w.WriteString("version", h.Model.Version);
-            w.WriteString("sha256", h.Model.Sha256);
-            w.WriteEndObject();
+            Model(w, h.Model);
 
-            w.WriteStartObject("results");
-            w.WriteNumber("stored", h.Results.Stored);
-            w.WriteNumber("published", h.Results.Published);
-            w.WriteNumber("queued", h.Results.Queued);
-            w.WriteEndObject();
+            Results(w, h.Results);
 
-            w.WriteStartObject("outbox");
-            w.WriteNumber("depth", h.Outbox.Depth);
-            w.WriteNumber("bytes", h.Outbox.Bytes);
-            w.WriteNumber("dropped", h.Outbox.Dropped);
-            w.WriteNumber("expired", h.Outbox.Expired);
-            w.WriteNumber("corruptSkipped", h.Outbox.CorruptSkipped);
-            w.WriteBoolean("diskFull", h.Outbox.DiskFull);
-            w.WriteEndObject();
+            Outbox(w, h.Outbox);
 
-            w.WriteStartObject("broker");
-            w.WriteBoolean("connected", h.Broker.Connected);
-            w.WriteNumber("failedAttempts", h.Broker.FailedAttempts);
-            Nullable(w, "lastError", h.Broker.LastError);
-            w.WriteEndObject();
+            Broker(w, h.Broker);
 
-            w.WriteStartObject("source");
-            w.WriteString("name", h.Source.Name);
-            Nullable(w, "state", h.Source.State);
-            w.WriteNumber("restarts", h.Source.Restarts);
-            Nullable(w, "lastError", h.Source.LastError);
-            Seconds(w, "lastGapSeconds", h.Source.LastGap);
-            w.WriteEndObject();
+            Source(w, h.Source);
 
-            if (h.Session is { } session)
-            {
-                w.WriteStartObject("session");
-                w.WriteString("state", session.State);
-                w.WriteNumber("restarts", session.Restarts);
-                w.WriteNumber("stuckRuns", session.StuckRuns);
-                Nullable(w, "lastError", session.LastError);
-                w.WriteEndObject();
-            }
+            Session(w, h.Session);
 
             if (h.Inspection is { } i)
             {
@@ -146,9 +105,112 @@ public static class HealthMessage
                 w.WriteNumber("dropped", c.Dropped);
                 w.WriteEndObject();
             }
+            if (h.Streams is { } streams)
+            {
+                w.WriteStartArray("streams");
+                foreach (var stream in streams)
+                {
+                    Stream(w, stream);
+                }
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Stream(Utf8JsonWriter w, HealthSnapshot.StreamHealth s)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", s.Name);
+        w.WriteString("resultTopic", s.ResultTopic);
+        w.WriteString("state", s.State);
+        Nullable(w, "lastError", s.LastError);
+        Frames(w, s.Frames);
+        Model(w, s.Model);
+        Results(w, s.Results);
+        Outbox(w, s.Outbox);
+        Broker(w, s.Broker);
+        Source(w, s.Source);
+        Session(w, s.Session);
+        w.WriteEndObject();
+    }
+
+    private static void Frames(Utf8JsonWriter w, HealthSnapshot.FrameCounts frames)
+    {
+        w.WriteStartObject("frames");
+        w.WriteNumber("in", frames.In);
+        w.WriteNumber("fps", Math.Round(frames.Fps, 2));
+        w.WriteNumber("dropped", frames.Dropped);
+        w.WriteNumber("unchanged", frames.Unchanged);
+        w.WriteNumber("unaligned", frames.Unaligned);
+        w.WriteNumber("inferred", frames.Inferred);
+        w.WriteNumber("errors", frames.Errors);
+        w.WriteEndObject();
+    }
+
+    private static void Model(Utf8JsonWriter w, HealthSnapshot.ModelInUse model)
+    {
+        w.WriteStartObject("model");
+        w.WriteString("id", model.Id);
+        w.WriteString("version", model.Version);
+        w.WriteString("sha256", model.Sha256);
+        w.WriteEndObject();
+    }
+
+    private static void Results(Utf8JsonWriter w, HealthSnapshot.Delivery results)
+    {
+        w.WriteStartObject("results");
+        w.WriteNumber("stored", results.Stored);
+        w.WriteNumber("published", results.Published);
+        w.WriteNumber("queued", results.Queued);
+        w.WriteEndObject();
+    }
+
+    private static void Outbox(Utf8JsonWriter w, HealthSnapshot.OutboxState outbox)
+    {
+        w.WriteStartObject("outbox");
+        w.WriteNumber("depth", outbox.Depth);
+        w.WriteNumber("bytes", outbox.Bytes);
+        w.WriteNumber("dropped", outbox.Dropped);
+        w.WriteNumber("expired", outbox.Expired);
+        w.WriteNumber("corruptSkipped", outbox.CorruptSkipped);
+        w.WriteBoolean("diskFull", outbox.DiskFull);
+        w.WriteEndObject();
+    }
+
+    private static void Broker(Utf8JsonWriter w, HealthSnapshot.BrokerState broker)
+    {
+        w.WriteStartObject("broker");
+        w.WriteBoolean("connected", broker.Connected);
+        w.WriteNumber("failedAttempts", broker.FailedAttempts);
+        Nullable(w, "lastError", broker.LastError);
+        w.WriteEndObject();
+    }
+
+    private static void Source(Utf8JsonWriter w, HealthSnapshot.SourceState source)
+    {
+        w.WriteStartObject("source");
+        w.WriteString("name", source.Name);
+        Nullable(w, "state", source.State);
+        w.WriteNumber("restarts", source.Restarts);
+        Nullable(w, "lastError", source.LastError);
+        Seconds(w, "lastGapSeconds", source.LastGap);
+        w.WriteEndObject();
+    }
+
+    private static void Session(Utf8JsonWriter w, HealthSnapshot.SessionState? session)
+    {
+        if (session is null)
+        {
+            return;
+        }
+        w.WriteStartObject("session");
+        w.WriteString("state", session.State);
+        w.WriteNumber("restarts", session.Restarts);
+        w.WriteNumber("stuckRuns", session.StuckRuns);
+        Nullable(w, "lastError", session.LastError);
+        w.WriteEndObject();
     }
 
     private static void Percentiles(Utf8JsonWriter w, string name, HealthSnapshot.Percentiles p)

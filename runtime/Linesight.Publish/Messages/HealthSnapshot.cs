@@ -31,6 +31,17 @@ public sealed record HealthSnapshot(
     /// <summary>Sensors as the status line describes them ("vib 1000 Hz ..."), empty without sensors.</summary>
     public string SensorSummary { get; init; } = "";
 
+    /// <summary>
+    /// Every stream of a several-streams run, each with its own numbers (the sections above then sum the streams, or
+    /// describe the first stream where a sum means nothing: latency, providers, model, session); null for one stream.
+    /// </summary>
+    public IReadOnlyList<StreamHealth>? Streams { get; init; }
+
+    /// <summary>One stream of a several-streams run.</summary>
+    /// <param name="State">"running", "ended" (its source finished) or "failed" (<paramref name="LastError"/> says why; the others run on).</param>
+    public sealed record StreamHealth(string Name, string ResultTopic, string State, string? LastError, FrameCounts Frames, Delivery Results,
+        OutboxState Outbox, BrokerState Broker, SourceState Source, ModelInUse Model, SessionState? Session);
+
     public sealed record FrameCounts(long In, double Fps, long Dropped, long Unchanged, long Unaligned, long Inferred, long Errors);
 
     /// <summary>Percentiles in milliseconds over each stage's recent window; NaN when nothing was measured yet.</summary>

@@ -13,7 +13,14 @@ public static class StatusMessage
 
     /// <summary>What the box runs, reported in the online message.</summary>
     public sealed record RuntimeInfo(string Version, string Profile, string ExecutionProvider,
-        IReadOnlyList<string> Fallbacks, string ModelId, string ModelVersion, string ModelSha256);
+        IReadOnlyList<string> Fallbacks, string ModelId, string ModelVersion, string ModelSha256)
+    {
+        /// <summary>Every stream of a several-streams run (the model fields above are the first stream's); null for a single-stream run.</summary>
+        public IReadOnlyList<StreamInfo>? Streams { get; init; }
+    }
+
+    /// <summary>One stream of a several-streams run, as the online message lists it.</summary>
+    public sealed record StreamInfo(string Name, string ResultTopic, string Source, string ModelId, string ModelVersion);
 
     public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time) => Build(w =>
     {
@@ -34,6 +41,21 @@ public static class StatusMessage
         w.WriteString("version", info.ModelVersion);
         w.WriteString("sha256", info.ModelSha256);
         w.WriteEndObject();
+        if (info.Streams is { } streams)
+        {
+            w.WriteStartArray("streams");
+            foreach (var s in streams)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", s.Name);
+                w.WriteString("resultTopic", s.ResultTopic);
+                w.WriteString("source", s.Source);
+                w.WriteString("modelId", s.ModelId);
+                w.WriteString("modelVersion", s.ModelVersion);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
     });
 
     /// <summary>Offline. <paramref name="reason"/>: "shutdown" when we say it, "connection-lost" as the last will.</summary>

@@ -92,12 +92,16 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
             .WithProtocolVersion(options.Mqtt311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
             .WithCleanStart(true)
             .WithKeepAlivePeriod(options.KeepAlive)
-            .WithTimeout(options.ConnectTimeout)
-            .WithWillTopic(options.Topics.Status)
-            .WithWillPayload(StatusMessage.Offline(options.Topics.Device, "connection-lost", null))
-            .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (!options.Mqtt311)
+            .WithTimeout(options.ConnectTimeout);
+        if (options.Availability)
+        {
+            builder = builder
+                .WithWillTopic(options.Topics.Status)
+                .WithWillPayload(StatusMessage.Offline(options.Topics.Device, "connection-lost", null))
+                .WithWillRetain(true)
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+        if (!options.Mqtt311 && options.Availability)
         {
             builder = builder.WithWillContentType("application/json");
         }
@@ -400,13 +404,16 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                     }
                     throw new MqttCommunicationException($"broker answered {connected.ResultCode}");
                 }
-                await _client.PublishAsync(new MqttApplicationMessageBuilder()
-                    .WithTopic(_options.Topics.Status)
-                    .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow()))
-                    .WithRetainFlag(true)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithContentType(_contentType)
-                    .Build(), abort).ConfigureAwait(false);
+                if (_options.Availability)
+                {
+                    await _client.PublishAsync(new MqttApplicationMessageBuilder()
+                        .WithTopic(_options.Topics.Status)
+                        .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow()))
+                        .WithRetainFlag(true)
+                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                        .WithContentType(_contentType)
+                        .Build(), abort).ConfigureAwait(false);
+                }
                 if (_commands is not null)
                 {
                     // Clean start: the subscription is made again on every connect.
@@ -467,13 +474,16 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         }
         try
         {
-            await _client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(_options.Topics.Status)
-                .WithPayload(StatusMessage.Offline(_options.Topics.Device, "shutdown", _time.GetUtcNow()))
-                .WithRetainFlag(true)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithContentType(_contentType)
-                .Build(), abort).ConfigureAwait(false);
+            if (_options.Availability)
+            {
+                await _client.PublishAsync(new MqttApplicationMessageBuilder()
+                    .WithTopic(_options.Topics.Status)
+                    .WithPayload(StatusMessage.Offline(_options.Topics.Device, "shutdown", _time.GetUtcNow()))
+                    .WithRetainFlag(true)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithContentType(_contentType)
+                    .Build(), abort).ConfigureAwait(false);
+            }
             await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), abort).ConfigureAwait(false);
         }
         catch (Exception e) when (e is MqttCommunicationException or SocketException or IOException)

@@ -30,4 +30,10 @@ public sealed record MqttSinkOptions(
 
     /// <summary>Speak MQTT 3.1.1 instead of 5 (older brokers).</summary>
     public bool Mqtt311 { get; init; }
+
+    /// <summary>
+    /// Owns the device's retained status: "online" on connect, "offline" on a clean stop and as the last will. Off for
+    /// the connections of a run's further streams, so the device's availability has exactly one owner.
+    /// </summary>
+    public bool Availability { get; init; } = true;
 }

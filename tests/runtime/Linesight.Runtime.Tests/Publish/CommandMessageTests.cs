@@ -50,6 +50,20 @@ public sealed class CommandMessageTests
         Assert.Equal("x", Assert.IsType<RebirthCommand>(Parse(Valid[5]).Command).CommandId);
     }
 
+    [Fact]
+    public void A_command_may_name_its_stream()
+    {
+        var reload = Assert.IsType<ReloadModelCommand>(Parse("""{"schemaVersion":1,"command":"reload-model","stream":"cam-left","args":{"path":"m.onnx"}}""").Command);
+        Assert.Equal(("cam-left", "m.onnx"), (reload.Stream, reload.Path));
+        Assert.Null(Parse(Valid[0]).Command!.Stream);
+        foreach (var (stream, problem) in new[] { ("\"a/b\"", "$.stream: 'a/b' is not a stream name"), ("\"\"", "$.stream: must be 1 to"), ("7", "$.stream: must be a string") })
+        {
+            var (_, rejection) = Parse($$"""{"schemaVersion":1,"command":"snapshot","stream":{{stream}}}""");
+            Assert.Equal("invalid", rejection!.Code);
+            Assert.StartsWith(problem, rejection.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("""{"schemaVersion":1,"command":"set-thresholds","args":{"minConfidence":"high"}}""", "invalid", "$.args.minConfidence: must be a number, not a string")]
     [InlineData("""{"schemaVersion":1,"command":"set-thresholds","args":{"minConfidence":1.5}}""", "invalid", "$.args.minConfidence: 1.5 is out of range")]
