@@ -74,6 +74,19 @@ public sealed class ChainSupervisionTests : IDisposable
         Assert.StartsWith($"{MaxErrors} inference errors in a row, the last: ", health.LastError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_wired_inspection_line_hands_its_chain_supervisor_to_status_and_health()
+    {
+        var loaded = ConfigLoader.LoadFile(_dir.File("line.json", Config(inspection: true)));
+        await using var sensors = SensorSet.Start(null, TimeProvider.System, NullLoggerFactory.Instance);
+        await using var configured = await PipelineWiring.LoadAsync(loaded, DeviceProfileCatalog.Load("simulated"), sensors, TimeProvider.System, NullLoggerFactory.Instance, () => { });
+
+        // RunHealthSampler reads ConfiguredPipeline.Supervisor for the status line and the health message.
+        var supervisor = Assert.IsType<SupervisedGroup>(configured.Supervisor);
+        Assert.Equal(SessionHealth.Initial, supervisor.Health);
+        Assert.IsType<SupervisedInference>(configured.Reloadable!.Current);
+    }
+
     private static string Config(bool inspection) => $$"""
         {
           "configVersion": 1,
