@@ -80,7 +80,7 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
             Stream("cam-left", $$"""{ "type": "image-folder", "path": "{{Repo.SampleLabels}}", "fps": 10, "loop": true }""", $$"""{ "path": "{{Repo.OrientationModel}}" }"""),
             Stream("cam-right", $$"""{ "type": "video", "input": "{{video}}", "width": 192, "height": 48, "loop": true, "realtime": true }""", $$"""{ "path": "{{Repo.OrientationModel}}" }"""),
             Stream("mic", $$"""{ "type": "audio", "input": "{{tone}}", "loop": true, "realtime": true }""", SileroModel())));
-        using var process = Cli.Start(["run", "--config", config]);
+        using var process = Cli.Start(["run", "--config", config, "--status-interval", "1"]);
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
@@ -128,9 +128,50 @@ public sealed partial class MultiStreamRunTests(ITestOutputHelper output) : IDis
         output.WriteLine(log);
         Assert.True(process.ExitCode == 0, log);
         Assert.Matches(@"stream cam-right ended: \d+ frames in", log);
+        // The status line lists every stream and names the restarted source.
+        Assert.Matches(@"status: .* \|\| cam-left \d+ frames \d+ stored \d+ published \| cam-right \d+ frames \d+ stored \d+ published, source \w+ 1 restarts \(ffmpeg .*\| mic ", log);
         // The device goes offline once, after every stream has drained.
         var offline = client.Next("/status", Wait, m => m.Json().GetProperty("state").GetString() == "offline").Json();
         Assert.Equal("shutdown", offline.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task A_camera_that_is_gone_is_reported_for_its_stream_while_the_others_publish()
+    {
+        var tone = await MakeToneAsync("loop.wav", seconds: 2);
+        await using var broker = await Mosquitto.StartAsync();
+        await using var client = await MqttTestClient.ConnectAsync(broker.Port, "linesight/#");
+        // An RTSP camera that is gone: nothing listens on its port.
+        var gone = $"rtsp://127.0.0.1:{FreePort.Next()}/line";
+        var config = WriteConfig(broker.Url, Streams(
+            Stream("cam-left", $$"""{ "type": "image-folder", "path": "{{Repo.SampleLabels}}", "fps": 10, "loop": true }""", $$"""{ "path": "{{Repo.OrientationModel}}" }"""),
+            Stream("cam-right", $$"""{ "type": "video", "input": "{{gone}}", "width": 192, "height": 48, "stallTimeoutSeconds": 1 }""", $$"""{ "path": "{{Repo.OrientationModel}}" }"""),
+            Stream("mic", $$"""{ "type": "audio", "input": "{{tone}}", "loop": true, "realtime": true }""", SileroModel())));
+        using var process = Cli.Start(["run", "--config", config]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            var health = client.Next("/health", Wait, m => StreamOf(m.Json(), "cam-right").GetProperty("source").GetProperty("restarts").GetInt32() >= 2).Json();
+            var right = StreamOf(health, "cam-right");
+            Assert.Equal(0, right.GetProperty("results").GetProperty("stored").GetInt64());
+            Assert.NotNull(right.GetProperty("source").GetProperty("lastError").GetString());
+            Assert.NotEqual("running", right.GetProperty("source").GetProperty("state").GetString());
+            Assert.True(StreamOf(health, "cam-left").GetProperty("results").GetProperty("stored").GetInt64() > 0, health.ToString());
+            Assert.True(StreamOf(health, "mic").GetProperty("results").GetProperty("stored").GetInt64() > 0, health.ToString());
+            Assert.Empty(WaitForResults(client, ["cam-left", "mic"]));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                Signal(process.Id, "INT");
+            }
+            await process.WaitForExitAsync().WaitAsync(Wait);
+        }
+        var log = await stderr;
+        output.WriteLine(log);
+        Assert.True(process.ExitCode == 0, log);
+        Assert.Contains("stream cam-right ended: 0 frames in, 0 results stored", log, StringComparison.Ordinal);
     }
 
     [Fact]
