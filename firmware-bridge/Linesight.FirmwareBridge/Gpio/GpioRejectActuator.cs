@@ -103,7 +103,14 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
         _lifetime.Cancel();
         lock (_gate)
         {
-            _controller.Write(_pin, _inactive);
+            try
+            {
+                _controller.Write(_pin, _inactive);
+            }
+            catch (FirmwareException)
+            {
+                // The chip is gone (the link already shows closed): there is no output left to release.
+            }
             _controller.ClosePin(_pin);
         }
         _lifetime.Dispose();
@@ -135,6 +142,10 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
         catch (OperationCanceledException)
         {
             // disposed: Dispose leaves the output inactive
+        }
+        catch (FirmwareException)
+        {
+            // the chip went away mid-pulse: the link shows closed, and nothing is left to drive
         }
     }
 }

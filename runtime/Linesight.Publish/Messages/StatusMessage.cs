@@ -15,7 +15,8 @@ public static class StatusMessage
     public sealed record RuntimeInfo(string Version, string Profile, string ExecutionProvider,
         IReadOnlyList<string> Fallbacks, string ModelId, string ModelVersion, string ModelSha256);
 
-    public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time) => Build(w =>
+    /// <param name="line">The line link (MCU or GPIO) as it is now; null when the box drives no line.</param>
+    public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time, HealthSnapshot.LineLink? line = null) => Build(w =>
     {
         w.WriteString("state", "online");
         w.WriteString("device", device);
@@ -34,6 +35,14 @@ public static class StatusMessage
         w.WriteString("version", info.ModelVersion);
         w.WriteString("sha256", info.ModelSha256);
         w.WriteEndObject();
+        if (line is not null)
+        {
+            w.WriteStartObject("lineLink");
+            w.WriteString("state", line.State);
+            w.WriteString("transport", line.Transport);
+            w.WriteBoolean("alive", line.Alive);
+            w.WriteEndObject();
+        }
     });
 
     /// <summary>Offline. <paramref name="reason"/>: "shutdown" when we say it, "connection-lost" as the last will.</summary>

@@ -2,6 +2,7 @@ using Linesight.DeviceProfiles;
 using Linesight.Errors;
 using Linesight.Host.Configuration;
 using Linesight.Host.Wiring;
+using Linesight.Line;
 using Linesight.Runtime.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -48,12 +49,26 @@ public sealed class LineConfigTests : IDisposable
         Assert.Equal(100, line.Trigger!.MaxSkewMs);
     }
 
+    [Theory]
+    [InlineData("/dev/linesight-no-such-gpiochip", "cannot open GPIO chip '/dev/linesight-no-such-gpiochip': ENOENT: no such device node")]
+    [InlineData("/dev/null", "'/dev/null' is not a GPIO chip: ENOTTY: not a GPIO character device")]
+    public async Task A_gpio_line_on_a_chip_that_cannot_be_used_names_the_chip_field(string chip, string reason)
+    {
+        var loaded = ConfigLoader.LoadFile(Write($$"""{ "type": "gpio", "simulated": false, "chip": "{{chip}}", "trigger": {} }""", "gpio"));
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
+        Assert.StartsWith($"{loaded.Origin}: $.line.chip: {reason}", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
-    public async Task A_gpio_line_is_refused_by_this_build_naming_the_field()
+    public async Task A_gpio_line_on_the_simulated_chip_takes_its_wiring_from_the_profile()
     {
         var loaded = ConfigLoader.LoadFile(Write("""{ "type": "gpio", "trigger": {} }""", "gpio"));
-        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
-        Assert.StartsWith($"{loaded.Origin}: $.line.type: 'gpio' is not available in this build", e.Message, StringComparison.Ordinal);
+        await using var session = await LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None);
+        Assert.NotNull(session);
+        Assert.Equal("gpio", session.Kind);
+        Assert.Equal("gpio:17", session.Triggers!.Name); // the simulated profile's trigger pin
+        Assert.Equal("gpio:27", session.Actuator!.Name);
+        Assert.Equal(new LineLinkSnapshot(LineLinkState.Simulated, "gpio:simulated", 0, 0, null), session.Status.Snapshot());
     }
 
     [Fact]
