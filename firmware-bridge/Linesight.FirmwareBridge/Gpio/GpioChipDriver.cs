@@ -56,10 +56,20 @@ public sealed class GpioChipDriver : GpioDriver
                 errno = _chip.TryRequest(pin, settings, Consumer, out request);
             }
             _chip.ThrowIfFailed(errno, pin, "cannot request");
-            var kernelDebounce = settings.DebounceMicros > 0 && _chip.LineInfo(pin).DebounceMicros > 0;
+            // The period the kernel reports it applies (it may round the one asked for), or none.
+            uint applied;
+            try
+            {
+                applied = settings.DebounceMicros > 0 ? _chip.LineInfo(pin).DebounceMicros : 0;
+            }
+            catch
+            {
+                request!.Dispose();
+                throw;
+            }
             var line = new PinLine(request!, PinModeOf(settings));
             _pins[pin] = line;
-            var watch = new GpioEdgeWatch(this, pin, kernelDebounce, kernelDebounce ? TimeSpan.FromMicroseconds(settings.DebounceMicros) : TimeSpan.Zero, onEdge);
+            var watch = new GpioEdgeWatch(this, pin, applied > 0, TimeSpan.FromMicroseconds(applied), onEdge);
             line.Watches.Add(watch);
             line.StartReader(this);
             return watch;
@@ -78,7 +88,16 @@ public sealed class GpioChipDriver : GpioDriver
             }
             // As-is: requesting changes nothing on the wire; the mode that follows sets direction and level in one ioctl.
             var request = _chip.Request(pinNumber, new GpioLineSettings(), Consumer);
-            var direction = _chip.LineInfo(pinNumber).Direction;
+            GpioDirection direction;
+            try
+            {
+                direction = _chip.LineInfo(pinNumber).Direction;
+            }
+            catch
+            {
+                request.Dispose();
+                throw;
+            }
             _pins[pinNumber] = new PinLine(request, direction == GpioDirection.Output ? PinMode.Output : PinMode.Input);
         }
     }

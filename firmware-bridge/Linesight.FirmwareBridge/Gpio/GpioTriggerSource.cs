@@ -19,7 +19,7 @@ public sealed class GpioTriggerSource : ITriggerSource, IDisposable
     private readonly Channel<TriggerEvent> _triggers = Channel.CreateBounded<TriggerEvent>(
         new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleWriter = true });
     private readonly GpioEdgeWatch _watch;
-    private long _softwareDebounce;
+    private readonly long _softwareDebounce;
     private long _lastEdge;
     private long _parts;
     private long _bounces;

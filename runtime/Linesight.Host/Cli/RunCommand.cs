@@ -119,7 +119,7 @@ public static partial class RunCommand
         // A line link that goes silent (or comes back) is news for the retained status, not only for the next health message.
         if (session.Line is { } changingLine)
         {
-            changingLine.Changed += _ => _ = sink.RepublishStatusAsync(CancellationToken.None);
+            changingLine.Changed += changed => _ = sink.RepublishStatusAsync(CancellationToken.None);
         }
         // Sparkplug NCMD/DCMD reach the same command processor as the JSON command topic (created with the pipeline below).
         CommandProcessor? commands = null;

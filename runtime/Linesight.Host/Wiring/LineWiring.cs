@@ -248,8 +248,8 @@ public static partial class LineWiring
                 photoEye = new SimulatedPhotoEye(simulatedChip, triggerPin, activeHigh, TimeSpan.FromMilliseconds(config.SimulatedPartEveryMs), time).RunAsync;
             }
         }
-        LogGpio(log, line.Snapshot().Transport, triggerPin, rejectPin, activeHigh ? "high" : "low",
-            line.Triggers.KernelDebounce ? "by the kernel" : "in software");
+        var transport = line.Snapshot().Transport;
+        LogGpio(log, transport, triggerPin, rejectPin, activeHigh ? "high" : "low", line.Triggers.KernelDebounce ? "by the kernel" : "in software");
         var session = new LineSession("gpio", line, line.Triggers, line.Rejects, config.Trigger, new DisposeOnly(line), photoEye, log);
         line.StateChanged += _ => session.OnStateChanged();
         return session;

@@ -81,7 +81,7 @@ public static class GpioUapi
 
     /// <summary>struct gpio_v2_line_attribute (16 bytes): an id and a union of flags, output values or a debounce period.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 16)]
-    public struct LineAttribute
+    public struct LineAttr
     {
         [FieldOffset(0)] public uint Id;
         [FieldOffset(4)] public uint Padding;
@@ -92,22 +92,22 @@ public static class GpioUapi
 
     /// <summary>struct gpio_v2_line_config_attribute (24 bytes): an attribute and the request's lines it applies to.</summary>
     [StructLayout(LayoutKind.Sequential)]
-    public struct LineConfigAttribute
+    public struct LineConfigAttr
     {
-        public LineAttribute Attribute;
+        public LineAttr Attribute;
         public ulong Mask;
     }
 
     [InlineArray(AttributesMax)]
-    public struct LineConfigAttributes
+    public struct LineConfigAttrs
     {
-        private LineConfigAttribute _first;
+        private LineConfigAttr _first;
     }
 
     [InlineArray(AttributesMax)]
-    public struct LineAttributes
+    public struct LineAttrs
     {
-        private LineAttribute _first;
+        private LineAttr _first;
     }
 
     /// <summary>struct gpio_v2_line_config (272 bytes).</summary>
@@ -117,7 +117,7 @@ public static class GpioUapi
         public ulong Flags;
         public uint AttributeCount;
         public fixed uint Padding[5];
-        public LineConfigAttributes Attributes;
+        public LineConfigAttrs Attributes;
     }
 
     /// <summary>struct gpio_v2_line_request (592 bytes); <see cref="Fd"/> is the kernel's answer.</summary>
@@ -142,7 +142,7 @@ public static class GpioUapi
         public uint Offset;
         public uint AttributeCount;
         public ulong Flags;
-        public LineAttributes Attributes;
+        public LineAttrs Attributes;
         public fixed uint Padding[4];
     }
 

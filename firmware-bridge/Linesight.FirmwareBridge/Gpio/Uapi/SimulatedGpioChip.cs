@@ -15,7 +15,7 @@ public readonly record struct GpioLevelChange(int Offset, bool High, long Timest
 /// <see cref="DriveInput"/>; outputs are recorded. The monotonic clock is <paramref name="time"/>'s.
 /// </summary>
 /// <param name="kernelDebounce">False: the lines refuse the debounce attribute (EINVAL), so callers must debounce themselves.</param>
-public sealed unsafe class SimulatedGpioChip(string path, int lineCount, TimeProvider time, string label = "linesight-sim", bool kernelDebounce = true)
+public sealed unsafe class SimulatedGpioChip(string devicePath, int lineCount, TimeProvider time, string label = "linesight-sim", bool kernelDebounce = true)
     : IGpioCharacterDevice
 {
     private readonly Lock _gate = new();
@@ -24,7 +24,7 @@ public sealed unsafe class SimulatedGpioChip(string path, int lineCount, TimePro
     private int _nextFd = 1000;
     private bool _unplugged;
 
-    public string Path => path;
+    public string Path => devicePath;
 
     /// <summary>Opening the chip fails with EACCES (a user without access to the device node).</summary>
     public bool AccessDenied { get; set; }
@@ -99,11 +99,11 @@ public sealed unsafe class SimulatedGpioChip(string path, int lineCount, TimePro
         }
     }
 
-    public int Open(string devicePath)
+    public int Open(string path)
     {
         lock (_gate)
         {
-            if (devicePath != path || _unplugged)
+            if (path != devicePath || _unplugged)
             {
                 return -GpioErrno.Enoent;
             }
@@ -231,7 +231,7 @@ public sealed unsafe class SimulatedGpioChip(string path, int lineCount, TimePro
         {
             var info = (GpioUapi.ChipInfo*)arg;
             *info = default;
-            GpioUapi.SetText(new Span<byte>(info->Name, GpioUapi.MaxNameSize), System.IO.Path.GetFileName(path));
+            GpioUapi.SetText(new Span<byte>(info->Name, GpioUapi.MaxNameSize), System.IO.Path.GetFileName(devicePath));
             GpioUapi.SetText(new Span<byte>(info->Label, GpioUapi.MaxNameSize), label);
             info->Lines = (uint)lineCount;
             return 0;

@@ -15,8 +15,8 @@ public sealed unsafe class GpioUapiTests
     public void Structure_sizes_are_the_headers()
     {
         Assert.Equal(68, Unsafe.SizeOf<GpioUapi.ChipInfo>());
-        Assert.Equal(16, Unsafe.SizeOf<GpioUapi.LineAttribute>());
-        Assert.Equal(24, Unsafe.SizeOf<GpioUapi.LineConfigAttribute>());
+        Assert.Equal(16, Unsafe.SizeOf<GpioUapi.LineAttr>());
+        Assert.Equal(24, Unsafe.SizeOf<GpioUapi.LineConfigAttr>());
         Assert.Equal(272, Unsafe.SizeOf<GpioUapi.LineConfig>());
         Assert.Equal(592, Unsafe.SizeOf<GpioUapi.LineRequest>());
         Assert.Equal(256, Unsafe.SizeOf<GpioUapi.LineInfo>());
@@ -36,7 +36,7 @@ public sealed unsafe class GpioUapiTests
         Assert.Equal(564, (byte*)&request.EventBufferSize - r);
         Assert.Equal(588, (byte*)&request.Fd - r);
 
-        var attribute = default(GpioUapi.LineAttribute);
+        var attribute = default(GpioUapi.LineAttr);
         var a = (byte*)&attribute;
         Assert.Equal(8, (byte*)&attribute.Flags - a);
         Assert.Equal(8, (byte*)&attribute.DebouncePeriodMicros - a);

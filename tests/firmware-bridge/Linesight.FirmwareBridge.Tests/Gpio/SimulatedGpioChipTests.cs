@@ -10,7 +10,7 @@ namespace Linesight.FirmwareBridge.Tests.Gpio;
 /// The simulated chip answers the uAPI v2 as gpiolib-cdev does, and the chip layer above it turns every refusal into
 /// one clear error: these are the semantics everything else is tested against (no real chip exists here).
 /// </summary>
-public sealed unsafe class SimulatedGpioChipTests
+public sealed class SimulatedGpioChipTests
 {
     private const string ChipPath = "/dev/gpiochip3";
     private readonly ManualTimeProvider _time = new();
@@ -62,7 +62,7 @@ public sealed unsafe class SimulatedGpioChipTests
     [InlineData(GpioUapi.FlagInput | GpioUapi.FlagOpenDrain)] // drive needs an output
     [InlineData(GpioUapi.FlagUsed | GpioUapi.FlagInput)] // not a request flag
     [InlineData(1UL << 40)]
-    public void A_request_with_contradictory_flags_is_refused_with_einval(ulong flags)
+    public unsafe void A_request_with_contradictory_flags_is_refused_with_einval(ulong flags)
     {
         var sim = new SimulatedGpioChip(ChipPath, 8, _time);
         var fd = sim.Open(ChipPath);
@@ -164,7 +164,7 @@ public sealed unsafe class SimulatedGpioChipTests
     }
 
     [Fact]
-    public void A_released_or_unknown_descriptor_is_ebadf_and_a_vanished_chip_is_enodev()
+    public unsafe void A_released_or_unknown_descriptor_is_ebadf_and_a_vanished_chip_is_enodev()
     {
         var sim = new SimulatedGpioChip(ChipPath, 8, _time);
         using var chip = GpioChip.Open(sim, ChipPath);
@@ -184,7 +184,7 @@ public sealed unsafe class SimulatedGpioChipTests
     }
 
     [Fact]
-    public void A_read_buffer_smaller_than_one_event_is_einval()
+    public unsafe void A_read_buffer_smaller_than_one_event_is_einval()
     {
         var sim = new SimulatedGpioChip(ChipPath, 8, _time);
         var fd = sim.Open(ChipPath);
