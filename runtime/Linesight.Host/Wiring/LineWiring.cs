@@ -114,14 +114,19 @@ public sealed partial class LineSession : IAsyncDisposable
 public static partial class LineWiring
 {
     /// <summary>The line the config asks for, connected; null when the config has no "line".</summary>
-    public static async Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        => StartAsync(loaded, profile, time, loggers, LinuxGpioCharacterDevice.Instance, cancellationToken);
+
+    /// <param name="gpioDevice">Where a real (not simulated) GPIO line's chip is opened: the kernel's character devices, or a test's chip.</param>
+    public static async Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, IGpioCharacterDevice gpioDevice,
+        CancellationToken cancellationToken)
     {
         var log = loggers.CreateLogger("Linesight.Line");
         return loaded.Config.Line switch
         {
             null => null,
             McuLineConfig mcu => await StartMcuAsync(mcu, loaded.Origin, profile, time, log, cancellationToken).ConfigureAwait(false),
-            GpioLineConfig gpio => StartGpio(gpio, loaded.Origin, profile, time, log),
+            GpioLineConfig gpio => StartGpio(gpio, loaded.Origin, profile, gpioDevice, time, log),
             _ => new LineSession("simulated", new SimulatedLine(), null, null, null, null, null, log),
         };
     }
@@ -196,7 +201,7 @@ public static partial class LineWiring
         }
     }
 
-    private static LineSession StartGpio(GpioLineConfig config, string origin, DeviceProfile profile, TimeProvider time, ILogger log)
+    private static LineSession StartGpio(GpioLineConfig config, string origin, DeviceProfile profile, IGpioCharacterDevice device, TimeProvider time, ILogger log)
     {
         var wired = profile.Gpio;
         T Pick<T>(T? own, T? fromProfile, string field)
@@ -221,7 +226,7 @@ public static partial class LineWiring
         }
         // The simulated chip answers the same uAPI ioctls as the kernel, so everything above them runs as on a board.
         var simulatedChip = simulated ? new SimulatedGpioChip(chip, Math.Max(64, Math.Max(triggerPin, rejectPin) + 1), time) : null;
-        var driver = OnLine(origin, "$.line.chip", () => simulatedChip is not null ? GpioChipDriver.Open(simulatedChip, chip, time) : GpioLine.OpenChip(chip, time));
+        var driver = OnLine(origin, "$.line.chip", () => GpioChipDriver.Open(simulatedChip ?? device, chip, time));
         var controller = new GpioController(driver);
         var active = activeHigh ? PinValue.High : PinValue.Low;
         GpioTriggerSource? triggers = null;
