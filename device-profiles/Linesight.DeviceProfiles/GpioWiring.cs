@@ -1,7 +1,7 @@
 namespace Linesight.DeviceProfiles;
 
 /// <summary>
-/// Trigger input and reject output wired straight to the board, driven through libgpiod.
+/// Trigger input and reject output wired straight to the board, driven through the GPIO character device (docs/gpio.md).
 /// Pins are line offsets on <see cref="Chip"/> (what `gpioinfo` prints), not header pin numbers.
 /// </summary>
 /// <param name="Chip">GPIO character device, e.g. /dev/gpiochip0.</param>

@@ -192,8 +192,12 @@ public sealed partial class InferencePipeline : IRunnablePipeline
         Metrics.ModelLatency.Add(output.Timings.InferenceMicros / 1000);
         Metrics.PostprocessLatency.Add(output.Timings.PostprocessMicros / 1000);
         Metrics.CaptureToResultLatency.Add(_time.GetElapsedTime(frame.CaptureTimestamp).TotalMilliseconds);
+        // The trigger's wall-clock time: the capture's, less the monotonic time from trigger to capture.
+        DateTimeOffset? triggerTime = frame.TriggerTimestamp is { } trigger
+            ? frame.CaptureTime - TimeSpan.FromSeconds((frame.CaptureTimestamp - trigger) / (double)_time.TimestampFrequency)
+            : null;
         return new InferenceResult(frame.Sequence, _options.Stream, frame.SourceItem, frame.PartId, frame.CaptureTimestamp,
-            frame.CaptureTime, inference.Model, output.Timings, output.Payload);
+            frame.CaptureTime, inference.Model, output.Timings, output.Payload, triggerTime);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "not inferred {Item} (frame {Sequence}): {Reason}")]

@@ -17,7 +17,7 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
     private readonly int _pin;
     private readonly PinValue _active;
     private readonly PinValue _inactive;
-    private readonly TimeSpan _pulse;
+    private readonly long _pulseTicks;
     private readonly long _lead;
     private readonly MissedDeadlinePolicy _onMiss;
     private readonly TimeProvider _time;
@@ -36,7 +36,7 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
         _pin = pin;
         _active = activeLevel;
         _inactive = activeLevel == PinValue.High ? PinValue.Low : PinValue.High;
-        _pulse = pulseWidth;
+        _pulseTicks = (long)((Int128)pulseWidth.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
         _lead = (long)(fireLead.TotalSeconds * time.TimestampFrequency);
         _onMiss = onMiss;
         _time = time;
@@ -81,7 +81,7 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
             }
             return ValueTask.FromResult(RejectOutcome.DeadlineMissed);
         }
-        _ = PulseAsync(TimeSpan.FromSeconds((double)wait / _time.TimestampFrequency));
+        _ = PulseAsync(fireAt);
         return ValueTask.FromResult(RejectOutcome.Accepted);
     }
 
@@ -103,18 +103,25 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
         _lifetime.Cancel();
         lock (_gate)
         {
-            _controller.Write(_pin, _inactive);
+            try
+            {
+                _controller.Write(_pin, _inactive);
+            }
+            catch (FirmwareException)
+            {
+                // The chip is gone (the link already shows closed): there is no output left to release.
+            }
             _controller.ClosePin(_pin);
         }
         _lifetime.Dispose();
     }
 
-    private async Task PulseAsync(TimeSpan wait)
+    private async Task PulseAsync(long fireAt)
     {
         var token = _lifetime.Token;
         try
         {
-            await Task.Delay(wait, _time, token).ConfigureAwait(false);
+            await UntilAsync(fireAt, token).ConfigureAwait(false);
             lock (_gate)
             {
                 if (_pulsesActive++ == 0 && !_failSafe)
@@ -123,7 +130,7 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
                 }
                 PulsesFired++;
             }
-            await Task.Delay(_pulse, _time, token).ConfigureAwait(false);
+            await UntilAsync(_time.GetTimestamp() + _pulseTicks, token).ConfigureAwait(false);
             lock (_gate)
             {
                 if (--_pulsesActive == 0 && !_failSafe)
@@ -135,6 +142,23 @@ public sealed class GpioRejectActuator : IRejectActuator, IDisposable
         catch (OperationCanceledException)
         {
             // disposed: Dispose leaves the output inactive
+        }
+        catch (FirmwareException)
+        {
+            // the chip went away mid-pulse: the link shows closed, and nothing is left to drive
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="timestamp"/> on the host clock, never less: timers run on a coarse tick and may
+    /// fire up to a millisecond early, which would fire early or cut a pulse short of its configured width.
+    /// </summary>
+    private async Task UntilAsync(long timestamp, CancellationToken token)
+    {
+        for (var left = timestamp - _time.GetTimestamp(); left > 0; left = timestamp - _time.GetTimestamp())
+        {
+            var ticks = ((Int128)left * TimeSpan.TicksPerSecond + _time.TimestampFrequency - 1) / _time.TimestampFrequency; // rounded up
+            await Task.Delay(TimeSpan.FromTicks((long)ticks), _time, token).ConfigureAwait(false);
         }
     }
 }

@@ -10,6 +10,7 @@ public readonly record struct StageTimings(double PreprocessMicros, double Infer
 public sealed record ModelIdentity(string Id, string Version, string Sha256);
 
 /// <summary>The outcome of one frame through one model, ready for the sinks.</summary>
+/// <param name="TriggerTime">When the trigger that caused the capture happened (UTC, from its monotonic stamp); null when not triggered.</param>
 public sealed record InferenceResult(
     long Sequence,
     string Stream,
@@ -19,4 +20,5 @@ public sealed record InferenceResult(
     DateTimeOffset CaptureTime,
     ModelIdentity Model,
     StageTimings Timings,
-    IResultPayload Payload);
+    IResultPayload Payload,
+    DateTimeOffset? TriggerTime = null);

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Linesight.Errors;
 using Linesight.FirmwareBridge;
 using Linesight.FirmwareBridge.Flashing;
+using Linesight.FirmwareBridge.Gpio;
 using Linesight.FirmwareBridge.Link;
 using Linesight.FirmwareBridge.Serial;
 using Linesight.Host.Terminal;
@@ -113,10 +114,11 @@ public static class FirmwareCommand
         var protocol = new Option<string>("--protocol") { Description = "Bootloader protocol: stm32 (ST AN3155 UART).", Required = true };
         var address = new Option<string>("--address") { Description = "Load address of a raw .bin image (default 0x08000000).", DefaultValueFactory = _ => "0x08000000" };
         var entry = new Option<string>("--boot-entry") { Description = "How to enter the bootloader: none (by hand), dtr-rts (RTS=BOOT0, DTR=RESET), gpio:BOOT0:RESET.", DefaultValueFactory = _ => "none" };
+        var chip = new Option<string>("--gpio-chip") { Description = "GPIO chip of the gpio:BOOT0:RESET lines (default /dev/gpiochip0).", DefaultValueFactory = _ => "/dev/gpiochip0" };
         var go = new Option<bool>("--go") { Description = "Start the new firmware after a verified flash." };
         var json = CommonOptions.JsonOption();
         var file = new Argument<string>("firmware") { Description = "Intel HEX (.hex) or raw binary (.bin) image." };
-        var flash = new Command("flash", "Flash the MCU firmware through its ROM bootloader, with read-back verify.") { port, baud, protocol, address, entry, go, json, file };
+        var flash = new Command("flash", "Flash the MCU firmware through its ROM bootloader, with read-back verify.") { port, baud, protocol, address, entry, chip, go, json, file };
         flash.SetAction((parse, cancel) => CliOutcome.GuardAsync("firmware flash", async () =>
         {
             if (parse.GetRequiredValue(protocol) != "stm32")
@@ -129,7 +131,7 @@ public static class FirmwareCommand
             GpioController? gpio = null;
             try
             {
-                var boot = BootloaderEntry.Parse(parse.GetRequiredValue(entry), new SerialPortControlLines(serial), () => gpio = OpenGpio(), TimeProvider.System);
+                var boot = BootloaderEntry.Parse(parse.GetRequiredValue(entry), new SerialPortControlLines(serial), () => gpio = OpenGpio(parse.GetRequiredValue(chip)), TimeProvider.System);
                 await boot.EnterBootloaderAsync(cancel);
                 serial.DiscardInBuffer();
                 var surface = ConsoleSurface.ForStandardError();
@@ -150,15 +152,15 @@ public static class FirmwareCommand
         return flash;
     }
 
-    private static GpioController OpenGpio()
+    private static GpioController OpenGpio(string chip)
     {
         try
         {
-            return new GpioController();
+            return new GpioController(GpioLine.OpenChip(chip, TimeProvider.System));
         }
-        catch (Exception e) when (e is IOException or PlatformNotSupportedException or UnauthorizedAccessException or InvalidOperationException)
+        catch (FirmwareException e)
         {
-            throw new FirmwareException($"--boot-entry gpio: no usable GPIO chip on this machine ({e.Message})", isUserError: true, e);
+            throw new FirmwareException($"--boot-entry gpio: {e.Message} (choose the chip with --gpio-chip)", isUserError: true, e);
         }
     }
 

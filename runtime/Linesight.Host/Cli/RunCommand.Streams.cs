@@ -91,9 +91,20 @@ public static partial class RunCommand
                 new ResultMessage.Origin(config.Device.Site, config.Device.Line, config.Device.Id, profile.Name, session.Providers.Primary), runtime);
             options = BrokerSettings.Apply(options, view.Loaded, brokerOverridden: brokerOverridden || embedded is not null);
             // The first stream's connection owns the device's status (and last will) and takes its commands.
-            options = options with { AcceptCommands = i == 0 && config.Mqtt.Commands, Availability = i == 0 };
+            options = options with
+            {
+                AcceptCommands = i == 0 && config.Mqtt.Commands,
+                Availability = i == 0,
+                LineLink = i == 0 && first.Line is { } statusLine ? statusLine.Link : null,
+            };
             var outbox = connections.AddSync(DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox")));
             sinks.Add((options, outboxOptions, connections.Add(new MqttResultSink(options, outbox, view.Name, time, loggers.CreateLogger("Linesight.Mqtt")))));
+        }
+        // A line link that goes silent (or comes back) is news for the retained status, not only for the next health message.
+        if (first.Line is { } changingLine)
+        {
+            var owner = sinks[0].Sink;
+            changingLine.Changed += changed => _ = owner.RepublishStatusAsync(CancellationToken.None);
         }
         // One Sparkplug B edge node for the box, each stream one of its devices (Sparkplug NCMD/DCMD reach the same commands as JSON).
         CommandProcessor? commands = null;

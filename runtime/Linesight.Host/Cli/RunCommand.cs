@@ -116,8 +116,14 @@ public static partial class RunCommand
                 session.Providers.Fallbacks.Select(f => f.Provider).ToArray(), session.Identity.Id, session.Identity.Version, session.Identity.Sha256));
         sinkOptions = BrokerSettings.Apply(sinkOptions, loaded, brokerOverridden: brokerOverride is not null || embedded is not null);
         sinkOptions = sinkOptions with { AcceptCommands = config.Mqtt.Commands };
+        sinkOptions = sinkOptions with { LineLink = session.Line is { } statusLine ? statusLine.Link : null };
         using var outbox = DurableOutbox.Open(outboxOptions, time, loggers.CreateLogger("Linesight.Outbox"));
         await using var sink = new MqttResultSink(sinkOptions, outbox, config.Stream, time, loggers.CreateLogger("Linesight.Mqtt"));
+        // A line link that goes silent (or comes back) is news for the retained status, not only for the next health message.
+        if (session.Line is { } changingLine)
+        {
+            changingLine.Changed += changed => _ = sink.RepublishStatusAsync(CancellationToken.None);
+        }
         // Sparkplug NCMD/DCMD reach the same command processor as the JSON command topic (created with the pipeline below).
         CommandProcessor? commands = null;
         await using var sparkplug = SparkplugWiring.Create(loaded, sinkOptions, outboxOptions, brokerOverride is not null || embedded is not null, time, loggers,

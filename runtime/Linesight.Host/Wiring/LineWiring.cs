@@ -1,6 +1,9 @@
+using System.Device.Gpio;
 using Linesight.Configuration;
 using Linesight.DeviceProfiles;
 using Linesight.FirmwareBridge;
+using Linesight.FirmwareBridge.Gpio;
+using Linesight.FirmwareBridge.Gpio.Uapi;
 using Linesight.FirmwareBridge.Link;
 using Linesight.FirmwareBridge.Serial;
 using Linesight.Frames;
@@ -8,6 +11,7 @@ using Linesight.Host.Configuration;
 using Linesight.Line;
 using Linesight.Pipeline;
 using Linesight.Pipeline.Triggered;
+using Linesight.Publish.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace Linesight.Host.Wiring;
@@ -61,6 +65,13 @@ public sealed partial class LineSession : IAsyncDisposable
         var other => other.ToString().ToLowerInvariant(),
     };
 
+    /// <summary>The link now, as the retained status message and the health message carry it.</summary>
+    public HealthSnapshot.LineLink Link()
+    {
+        var s = Status.Snapshot();
+        return new(HealthName(s.State), s.Transport, s.Alive, s.LateDecisions, s.FailSafes, s.SilentFor);
+    }
+
     internal void OnStateChanged()
     {
         if (_closing)
@@ -103,16 +114,19 @@ public sealed partial class LineSession : IAsyncDisposable
 public static partial class LineWiring
 {
     /// <summary>The line the config asks for, connected; null when the config has no "line".</summary>
-    public static async Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        => StartAsync(loaded, profile, time, loggers, LinuxGpioCharacterDevice.Instance, cancellationToken);
+
+    /// <param name="gpioDevice">Where a real (not simulated) GPIO line's chip is opened: the kernel's character devices, or a test's chip.</param>
+    public static async Task<LineSession?> StartAsync(LoadedConfig loaded, DeviceProfile profile, TimeProvider time, ILoggerFactory loggers, IGpioCharacterDevice gpioDevice,
+        CancellationToken cancellationToken)
     {
         var log = loggers.CreateLogger("Linesight.Line");
         return loaded.Config.Line switch
         {
             null => null,
             McuLineConfig mcu => await StartMcuAsync(mcu, loaded.Origin, profile, time, log, cancellationToken).ConfigureAwait(false),
-            // GpioLine (firmware bridge) works and is tested, but its edge callbacks root System.Device.Gpio's libgpiod v2
-            // event code, which is not trim-safe (IL2091): the NativeAOT binary must stay warning-free.
-            GpioLineConfig => throw StrictJson.Invalid(loaded.Origin, "$.line.type", "'gpio' is not available in this build (System.Device.Gpio's edge events are not trim-safe yet); use mcu or simulated"),
+            GpioLineConfig gpio => StartGpio(gpio, loaded.Origin, profile, gpioDevice, time, log),
             _ => new LineSession("simulated", new SimulatedLine(), null, null, null, null, null, log),
         };
     }
@@ -187,6 +201,101 @@ public static partial class LineWiring
         }
     }
 
+    private static LineSession StartGpio(GpioLineConfig config, string origin, DeviceProfile profile, IGpioCharacterDevice device, TimeProvider time, ILogger log)
+    {
+        var wired = profile.Gpio;
+        T Pick<T>(T? own, T? fromProfile, string field)
+            where T : struct
+            => own ?? fromProfile ?? throw StrictJson.Invalid(origin, "$.line." + field, $"not set, and profile '{profile.Name}' wires no gpio");
+        var chip = config.Chip ?? wired?.Chip ?? throw StrictJson.Invalid(origin, "$.line.chip", $"not set, and profile '{profile.Name}' wires no gpio");
+        var triggerPin = Pick(config.TriggerPin, wired?.TriggerPin, "triggerPin");
+        var rejectPin = Pick(config.RejectPin, wired?.RejectPin, "rejectPin");
+        if (triggerPin == rejectPin)
+        {
+            throw StrictJson.Invalid(origin, "$.line.rejectPin", $"line {rejectPin} is already the trigger input");
+        }
+        var activeHigh = config.ActiveLevel is { } level ? level == LineActiveLevel.High
+            : wired is not null ? wired.ActiveLevel == ActiveLevel.High
+            : throw StrictJson.Invalid(origin, "$.line.activeLevel", $"not set, and profile '{profile.Name}' wires no gpio");
+        var debounce = Pick(config.DebounceMs, wired?.DebounceMs, "debounceMs");
+        var pulse = Pick(config.RejectPulseMs, wired?.RejectPulseMs, "rejectPulseMs");
+        var simulated = config.Simulated ?? wired?.Simulated ?? false;
+        if (config.SimulatedPartEveryMs > 0 && !simulated)
+        {
+            throw StrictJson.Invalid(origin, "$.line.simulatedPartEveryMs", "drives the simulated GPIO chip only; this line uses " + chip);
+        }
+        // The simulated chip answers the same uAPI ioctls as the kernel, so everything above them runs as on a board.
+        var simulatedChip = simulated ? new SimulatedGpioChip(chip, Math.Max(64, Math.Max(triggerPin, rejectPin) + 1), time) : null;
+        var driver = OnLine(origin, "$.line.chip", () => GpioChipDriver.Open(simulatedChip ?? device, chip, time));
+        var controller = new GpioController(driver);
+        var active = activeHigh ? PinValue.High : PinValue.Low;
+        GpioTriggerSource? triggers = null;
+        GpioLine line;
+        try
+        {
+            triggers = OnLine(origin, "$.line.triggerPin", () => new GpioTriggerSource(driver, triggerPin, active, TimeSpan.FromMilliseconds(debounce), time));
+            var rejects = OnLine(origin, "$.line.rejectPin", () => new GpioRejectActuator(controller, rejectPin, active, TimeSpan.FromMilliseconds(pulse),
+                TimeSpan.FromMilliseconds(config.FireLeadMs), config.OnMissedDeadline == MissedDeadline.LetPass ? MissedDeadlinePolicy.LetPass : MissedDeadlinePolicy.EnterFailSafe, time));
+            line = new GpioLine(controller, triggers, rejects, simulated ? "gpio:simulated" : "gpio:" + chip, simulated);
+        }
+        catch
+        {
+            triggers?.Dispose();
+            controller.Dispose();
+            throw;
+        }
+        Func<CancellationToken, Task>? photoEye = null;
+        if (simulatedChip is not null)
+        {
+            WatchSimulatedEjector(simulatedChip, rejectPin, activeHigh, time, log);
+            if (config.SimulatedPartEveryMs > 0)
+            {
+                photoEye = new SimulatedPhotoEye(simulatedChip, triggerPin, activeHigh, TimeSpan.FromMilliseconds(config.SimulatedPartEveryMs), time).RunAsync;
+            }
+        }
+        var transport = line.Snapshot().Transport;
+        LogGpio(log, transport, triggerPin, rejectPin, activeHigh ? "high" : "low", line.Triggers.KernelDebounce ? "by the kernel" : "in software");
+        var session = new LineSession("gpio", line, line.Triggers, line.Rejects, config.Trigger, new DisposeOnly(line), photoEye, log);
+        line.StateChanged += _ => session.OnStateChanged();
+        return session;
+    }
+
+    /// <summary>Logs each pulse the simulated chip's ejector output gives: its level and how long it was held, on the chip's clock.</summary>
+    private static void WatchSimulatedEjector(SimulatedGpioChip chip, int rejectPin, bool activeHigh, TimeProvider time, ILogger log)
+    {
+        long? activeSince = null;
+        chip.OutputChanged += change =>
+        {
+            if (change.Offset != rejectPin)
+            {
+                return;
+            }
+            if (change.High == activeHigh)
+            {
+                activeSince ??= change.Timestamp;
+            }
+            else if (activeSince is { } since)
+            {
+                activeSince = null;
+                LogSimulatedPulse(log, rejectPin, activeHigh ? "high" : "low",
+                    (change.Timestamp - since) * 1000.0 / time.TimestampFrequency);
+            }
+        };
+    }
+
+    /// <summary>A line part that cannot be opened: one error naming the config field whose chip or line refused.</summary>
+    private static T OnLine<T>(string origin, string field, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (FirmwareException e)
+        {
+            throw new Errors.ConfigurationException($"{origin}: {field}: {e.Message}", e);
+        }
+    }
+
     private static void Guard(string origin, Action check)
     {
         try
@@ -204,6 +313,21 @@ public static partial class LineWiring
     {
         public LineLinkSnapshot Snapshot() => new(LineLinkState.Simulated, "simulated", 0, 0, null);
     }
+
+    private sealed class DisposeOnly(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "line on {Transport}: trigger input {TriggerPin}, reject output {RejectPin}, active {Level}, debounced {Debounce}")]
+    private static partial void LogGpio(ILogger logger, string transport, int triggerPin, int rejectPin, string level, string debounce);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "simulated gpio chip: reject output {Line} pulsed {Level} for {Milliseconds:0.0} ms")]
+    private static partial void LogSimulatedPulse(ILogger logger, int line, string level, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "line MCU on {Port}: {Name}, firmware {Firmware}, clock {ClockHz} Hz; link up")]
     private static partial void LogMcu(ILogger logger, string port, string name, string firmware, uint clockHz);

@@ -23,12 +23,12 @@ public static class ResultMessage
 
     /// <summary>Writes one message with a caller-owned writer (reset it onto the output first), so steady state allocates no writer.</summary>
     public static void Write(Utf8JsonWriter w, InferenceResult result, Origin origin, Guid messageId, DateTimeOffset publishTime)
-        => Write(w, new Fields(result.Sequence, result.Stream, result.SourceItem, result.PartId, result.CaptureTime, result.Model, result.Timings, result.Payload),
-            origin, messageId, publishTime);
+        => Write(w, new Fields(result.Sequence, result.Stream, result.SourceItem, result.PartId, result.CaptureTime, result.Model, result.Timings, result.Payload,
+            result.TriggerTime), origin, messageId, publishTime);
 
     /// <summary>A result's fields as the message carries them, for a producer that serialises a frame's result without building an <see cref="InferenceResult"/>.</summary>
     public readonly record struct Fields(long Sequence, string Stream, string SourceItem, string? PartId, DateTimeOffset CaptureTime,
-        ModelIdentity Model, StageTimings Timings, IResultPayload Payload);
+        ModelIdentity Model, StageTimings Timings, IResultPayload Payload, DateTimeOffset? TriggerTime = null);
 
     /// <summary>Writes one message from its fields; allocates nothing (the writer is the caller's).</summary>
     public static void Write(Utf8JsonWriter w, in Fields result, Origin origin, Guid messageId, DateTimeOffset publishTime)
@@ -49,6 +49,14 @@ public static class ResultMessage
         else
         {
             w.WriteNull("partId");
+        }
+        if (result.TriggerTime is { } triggered)
+        {
+            w.WriteString("triggerTime", triggered.UtcDateTime);
+        }
+        else
+        {
+            w.WriteNull("triggerTime");
         }
         w.WriteString("captureTime", result.CaptureTime.UtcDateTime);
         w.WriteString("publishTime", publishTime.UtcDateTime);

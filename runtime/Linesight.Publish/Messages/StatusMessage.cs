@@ -22,7 +22,8 @@ public static class StatusMessage
     /// <summary>One stream of a several-streams run, as the online message lists it.</summary>
     public sealed record StreamInfo(string Name, string ResultTopic, string Source, string ModelId, string ModelVersion);
 
-    public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time) => Build(w =>
+    /// <param name="line">The line link (MCU or GPIO) as it is now; null when the box drives no line.</param>
+    public static byte[] Online(string device, RuntimeInfo info, DateTimeOffset time, HealthSnapshot.LineLink? line = null) => Build(w =>
     {
         w.WriteString("state", "online");
         w.WriteString("device", device);
@@ -55,6 +56,14 @@ public static class StatusMessage
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+        }
+        if (line is not null)
+        {
+            w.WriteStartObject("lineLink");
+            w.WriteString("state", line.State);
+            w.WriteString("transport", line.Transport);
+            w.WriteBoolean("alive", line.Alive);
+            w.WriteEndObject();
         }
     });
 

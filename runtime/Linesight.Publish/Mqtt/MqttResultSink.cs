@@ -52,6 +52,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
     private long _delivered;
     private long _published;
     private volatile bool _intakeDone;
+    private volatile bool _goingOffline;
     private volatile BrokerLinkState _link = BrokerLinkState.Initial;
     private readonly Channel<InboundCommand>? _commands;
     private long _commandsDropped;
@@ -408,7 +409,7 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
                 {
                     await _client.PublishAsync(new MqttApplicationMessageBuilder()
                         .WithTopic(_options.Topics.Status)
-                        .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow()))
+                        .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow(), _options.LineLink?.Invoke()))
                         .WithRetainFlag(true)
                         .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
                         .WithContentType(_contentType)
@@ -466,8 +467,37 @@ public sealed partial class MqttResultSink : IResultSink, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Publishes the retained "online" status again, now (e.g. the line link changed state), if connected and not
+    /// going offline; false when it could not be sent (the next connect publishes the current state anyway).
+    /// </summary>
+    public async Task<bool> RepublishStatusAsync(CancellationToken cancel)
+    {
+        if (!_options.Availability || _goingOffline || !_client.IsConnected)
+        {
+            return false;
+        }
+        try
+        {
+            var outcome = await _client.PublishAsync(new MqttApplicationMessageBuilder()
+                .WithTopic(_options.Topics.Status)
+                .WithPayload(StatusMessage.Online(_options.Topics.Device, _options.Runtime, _time.GetUtcNow(), _options.LineLink?.Invoke()))
+                .WithRetainFlag(true)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithContentType(_contentType)
+                .Build(), cancel).ConfigureAwait(false);
+            return outcome.IsSuccess;
+        }
+        catch (Exception e) when (IsLinkFailure(e, cancel))
+        {
+            LogDirectPublishFailed(_logger, _options.Topics.Status, e.Message);
+            return false;
+        }
+    }
+
     private async Task GoOfflineAsync(CancellationToken abort)
     {
+        _goingOffline = true;
         if (!_client.IsConnected)
         {
             return;

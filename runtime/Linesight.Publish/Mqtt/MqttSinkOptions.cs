@@ -28,6 +28,9 @@ public sealed record MqttSinkOptions(
     /// <summary>Subscribe to the command topic and hand what arrives to <see cref="MqttResultSink.Commands"/>.</summary>
     public bool AcceptCommands { get; init; }
 
+    /// <summary>The line link's state now, carried by the retained "online" status; null: the run drives no line.</summary>
+    public Func<HealthSnapshot.LineLink?>? LineLink { get; init; }
+
     /// <summary>Speak MQTT 3.1.1 instead of 5 (older brokers).</summary>
     public bool Mqtt311 { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Device.Gpio;
 using Linesight.FirmwareBridge.Flashing;
 using Linesight.FirmwareBridge.Gpio;
+using Linesight.FirmwareBridge.Gpio.Uapi;
 using Linesight.FirmwareBridge.Tests.Support;
 
 namespace Linesight.FirmwareBridge.Tests.Flashing;
@@ -62,23 +63,23 @@ public sealed class BootloaderEntryTests
     public async Task Gpio_boot_entry_raises_boot0_around_a_reset_pulse_of_the_hold_time()
     {
         var time = new ManualTimeProvider();
-        var driver = new SimulatedGpioDriver(time);
-        using var gpio = new GpioController(driver);
+        var chip = new SimulatedGpioChip("/dev/gpiochip0", 16, time);
+        using var gpio = new GpioController(GpioChipDriver.Open(chip, "/dev/gpiochip0", time));
         var entry = BootloaderEntry.Parse("gpio:5:6", null, () => gpio, time);
         var t0 = time.GetTimestamp();
 
-        var resetsBefore = driver.OutputHistory(6).Count;
+        var resetsBefore = chip.OutputHistory(6).Count;
         var entering = entry.EnterBootloaderAsync(CancellationToken.None);
         time.Advance(BootloaderEntry.ResetHold);
-        await UntilAsync(() => driver.OutputHistory(6).Count == resetsBefore + 2);
+        await UntilAsync(() => chip.OutputHistory(6).Count == resetsBefore + 2);
         time.Advance(BootloaderEntry.StartupDelay);
         await entering.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(PinValue.High, gpio.Read(5));
-        Assert.Equal([(t0, PinValue.Low), (t0 + ManualTimeProvider.Micros(20), PinValue.High)], driver.OutputHistory(6).TakeLast(2));
+        Assert.Equal([new GpioLevelChange(6, false, t0), new GpioLevelChange(6, true, t0 + ManualTimeProvider.Micros(20))], chip.OutputHistory(6).TakeLast(2));
         var leaving = entry.ResetToApplicationAsync(CancellationToken.None);
         time.Advance(BootloaderEntry.ResetHold);
-        await UntilAsync(() => driver.OutputHistory(6).Count == resetsBefore + 4);
+        await UntilAsync(() => chip.OutputHistory(6).Count == resetsBefore + 4);
         time.Advance(BootloaderEntry.StartupDelay);
         await leaving.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(PinValue.Low, gpio.Read(5));

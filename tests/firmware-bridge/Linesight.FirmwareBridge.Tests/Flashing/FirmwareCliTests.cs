@@ -91,6 +91,20 @@ public sealed class FirmwareCliTests : IDisposable
         Assert.Empty(sim.ErasedPages);
     }
 
+    [Fact]
+    public async Task Flash_with_a_gpio_boot_entry_on_a_missing_chip_names_it_and_touches_nothing()
+    {
+        using var sim = new Stm32BootloaderSimulator();
+        var bin = Path.Combine(_dir, "app.bin");
+        await File.WriteAllBytesAsync(bin, new byte[256]);
+
+        var r = await RunAsync("firmware", "flash", "--port", sim.PortPath, "--protocol", "stm32", "--boot-entry", "gpio:5:6", "--gpio-chip", "/dev/linesight-no-such-gpiochip", bin);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("linesight firmware flash: --boot-entry gpio: cannot open GPIO chip '/dev/linesight-no-such-gpiochip': ENOENT: no such device node (choose the chip with --gpio-chip)\n", r.Stderr);
+        Assert.Equal(0, sim.Writes);
+    }
+
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         Assert.True(File.Exists(Repo.HostBinary), $"{Repo.HostBinary} not built");

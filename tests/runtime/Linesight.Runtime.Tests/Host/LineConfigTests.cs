@@ -1,7 +1,9 @@
 using Linesight.DeviceProfiles;
 using Linesight.Errors;
+using Linesight.FirmwareBridge.Gpio.Uapi;
 using Linesight.Host.Configuration;
 using Linesight.Host.Wiring;
+using Linesight.Line;
 using Linesight.Runtime.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -48,12 +50,68 @@ public sealed class LineConfigTests : IDisposable
         Assert.Equal(100, line.Trigger!.MaxSkewMs);
     }
 
+    [Theory]
+    [InlineData("/dev/linesight-no-such-gpiochip", "cannot open GPIO chip '/dev/linesight-no-such-gpiochip': ENOENT: no such device node")]
+    [InlineData("/dev/null", "'/dev/null' is not a GPIO chip: ENOTTY: not a GPIO character device")]
+    public async Task A_gpio_line_on_a_chip_that_cannot_be_used_names_the_chip_field(string chip, string reason)
+    {
+        var loaded = ConfigLoader.LoadFile(Write($$"""{ "type": "gpio", "simulated": false, "chip": "{{chip}}", "trigger": {} }""", "gpio"));
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
+        Assert.StartsWith($"{loaded.Origin}: $.line.chip: {reason}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rejectHeld", "$.line.rejectPin: line 27 of GPIO chip '/dev/gpiochip0' is busy (used by 'gpio-fan'): EBUSY: the line is in use by another consumer")]
+    [InlineData("triggerHeld", "$.line.triggerPin: line 17 of GPIO chip '/dev/gpiochip0' is busy (used by 'gpio-keys'): EBUSY: the line is in use by another consumer")]
+    [InlineData("denied", "$.line.chip: cannot open GPIO chip '/dev/gpiochip0': EACCES: permission denied (is the user in the 'gpio' group, or is there a udev rule for the chip?)")]
+    [InlineData("small", "$.line.rejectPin: GPIO chip '/dev/gpiochip0' (pinctrl-sim) has lines 0…19; there is no line 27")]
+    public async Task A_gpio_line_the_chip_refuses_names_the_field_and_releases_what_it_took(string situation, string error)
+    {
+        var loaded = ConfigLoader.LoadFile(Write("""{ "type": "gpio", "simulated": false, "chip": "/dev/gpiochip0", "trigger": {} }""", "gpio"));
+        var chip = new SimulatedGpioChip("/dev/gpiochip0", situation == "small" ? 20 : 54, TimeProvider.System, "pinctrl-sim");
+        switch (situation)
+        {
+            case "rejectHeld":
+                chip.Claim(27, "gpio-fan");
+                break;
+            case "triggerHeld":
+                chip.Claim(17, "gpio-keys");
+                break;
+            case "denied":
+                chip.AccessDenied = true;
+                break;
+        }
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System,
+            NullLoggerFactory.Instance, chip, CancellationToken.None));
+
+        Assert.Equal($"{loaded.Origin}: {error}", e.Message);
+        Assert.Equal(0, chip.OpenDescriptors); // the chip and any line already taken were given back
+    }
+
     [Fact]
-    public async Task A_gpio_line_is_refused_by_this_build_naming_the_field()
+    public async Task A_gpio_line_on_a_chip_that_answers_is_up_and_debounced_by_the_kernel()
+    {
+        var loaded = ConfigLoader.LoadFile(Write("""{ "type": "gpio", "simulated": false, "chip": "/dev/gpiochip0", "trigger": {} }""", "gpio"));
+        var chip = new SimulatedGpioChip("/dev/gpiochip0", 54, TimeProvider.System, "pinctrl-sim");
+        await using (var session = await LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, chip, CancellationToken.None))
+        {
+            Assert.Equal(new LineLinkSnapshot(LineLinkState.Up, "gpio:/dev/gpiochip0", 0, 0, null), session!.Status.Snapshot());
+            Assert.Equal(3, chip.OpenDescriptors);
+        }
+        Assert.Equal(0, chip.OpenDescriptors);
+    }
+
+    [Fact]
+    public async Task A_gpio_line_on_the_simulated_chip_takes_its_wiring_from_the_profile()
     {
         var loaded = ConfigLoader.LoadFile(Write("""{ "type": "gpio", "trigger": {} }""", "gpio"));
-        var e = await Assert.ThrowsAsync<ConfigurationException>(() => LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None));
-        Assert.StartsWith($"{loaded.Origin}: $.line.type: 'gpio' is not available in this build", e.Message, StringComparison.Ordinal);
+        await using var session = await LineWiring.StartAsync(loaded, DeviceProfileCatalog.Load("simulated"), TimeProvider.System, NullLoggerFactory.Instance, CancellationToken.None);
+        Assert.NotNull(session);
+        Assert.Equal("gpio", session.Kind);
+        Assert.Equal("gpio:17", session.Triggers!.Name); // the simulated profile's trigger pin
+        Assert.Equal("gpio:27", session.Actuator!.Name);
+        Assert.Equal(new LineLinkSnapshot(LineLinkState.Simulated, "gpio:simulated", 0, 0, null), session.Status.Snapshot());
     }
 
     [Fact]
