@@ -70,7 +70,7 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
     /// M-LSD tiny misses the 95 % (segments within 2 px) with every convolution quantized (83 %): the stem
     /// (the first four convolutions, whose int8 rounding costs the endpoint offsets 7 dB) and the 1×1 output head
     /// are what it cannot lose. This is the layout docs/benchmarks.md measured for it: those five stay float (0.7 % of
-    /// the weights), everything else is U8S8. The automatic mixed precision reaches 95 % too, but by leaving 16 nodes
+    /// the weights), everything else is U8S8. The automatic mixed precision reaches 95 % too, but by leaving 17 nodes
     /// in float (48 % of fp32 in size, slower than fp32).
     /// </remarks>
     [Fact]
