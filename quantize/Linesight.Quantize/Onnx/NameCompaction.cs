@@ -4,14 +4,18 @@ using Linesight.Quantize.Onnx.Proto;
 namespace Linesight.Quantize.Onnx;
 
 /// <summary>
-/// Shortens the names of internal tensors (everything but graph inputs and outputs) to a few characters and drops
-/// Q/DQ node names and shape hints. On a small model the names of the ~3 tensors and ~2 nodes added per quantized
-/// activation would otherwise weigh as much as its int8 weights. Node names of the original operators are kept,
-/// so the report and --exclude-nodes still point at them. Graphs with subgraphs are left as they are (their
-/// bodies may read outer tensors by name).
+/// Makes the written int8 model small where it carries no computation: internal tensors (everything but graph
+/// inputs and outputs) get names of one to three characters, node names and shape hints are dropped (the report names
+/// nodes as they are in the fp32 model, which is what --exclude-nodes takes), and identical small constants (the
+/// 3 and 6 of every hardswish, repeated zero points) are stored once. On a small model the names and scalars added per
+/// quantized activation would otherwise weigh as much as its int8 weights. Graphs with subgraphs are left as they
+/// are (their bodies may read outer tensors by name).
 /// </summary>
 internal static class NameCompaction
 {
+    /// <summary>Constants up to this many bytes are shared when identical; larger ones are weights and unique anyway.</summary>
+    private const int SharedConstantBytes = 16;
+
     public static void Apply(ModelProto model)
     {
         var graph = model.Graph;
@@ -20,9 +24,12 @@ internal static class NameCompaction
             return;
         }
         var keep = graph.Input.Select(i => i.Name).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        var shared = ShareIdenticalConstants(graph, keep);
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var next = 0;
         string Short(string name)
         {
+            name = shared.GetValueOrDefault(name, name);
             if (name.Length == 0 || keep.Contains(name))
             {
                 return name;
@@ -31,10 +38,10 @@ internal static class NameCompaction
             {
                 do
                 {
-                    compact = Base36(names.Count);
-                    names[name] = compact;
+                    compact = Base36(next++);
                 }
                 while (keep.Contains(compact));
+                names[name] = compact;
             }
             return compact;
         }
@@ -54,12 +61,34 @@ internal static class NameCompaction
                 node.Output[o] = Short(node.Output[o]);
             }
             node.DocString = "";
-            if (node.OpType is "QuantizeLinear" or "DequantizeLinear")
-            {
-                node.Name = "";
-            }
+            node.Name = "";
         }
         graph.ValueInfo.Clear();
+    }
+
+    /// <summary>Removes small initializers identical to an earlier one; returns removed name → the name kept.</summary>
+    private static Dictionary<string, string> ShareIdenticalConstants(GraphProto graph, HashSet<string> keep)
+    {
+        var first = new Dictionary<string, string>(StringComparer.Ordinal);
+        var replaced = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var tensor in graph.Initializer.ToList())
+        {
+            if (tensor.RawData.Length is 0 or > SharedConstantBytes || keep.Contains(tensor.Name))
+            {
+                continue;
+            }
+            var key = $"{tensor.DataType}|{string.Join(',', tensor.Dims)}|{Convert.ToHexString(tensor.RawData.Span)}";
+            if (first.TryGetValue(key, out var kept))
+            {
+                replaced[tensor.Name] = kept;
+                graph.Initializer.Remove(tensor);
+            }
+            else
+            {
+                first[key] = tensor.Name;
+            }
+        }
+        return replaced;
     }
 
     private static string Base36(int value)
@@ -72,6 +101,6 @@ internal static class NameCompaction
             value /= 36;
         }
         while (value > 0);
-        return "_" + text.ToString(CultureInfo.InvariantCulture);
+        return text.ToString(CultureInfo.InvariantCulture);
     }
 }

@@ -177,9 +177,12 @@ internal sealed class QdqBuilder
         {
             nodeTensors[node.Name] = ([.. node.Input.Where(pairs.Contains).Distinct()], OutputPairTensor(node, quantizedNodes));
         }
+        // Each paired activation → the float tensor its QuantizeLinear reads.
+        var floatSource = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in _graph.Input.Select(i => i.Name).Where(pairs.Contains))
         {
             nodes.AddRange(Pair(input, input, dequantized));
+            floatSource[input] = input;
         }
         foreach (var node in _graph.Node.ToList())
         {
@@ -193,9 +196,17 @@ internal sealed class QdqBuilder
                 // Smaller file at no speed cost: the float Conv reads its weight through one small DequantizeLinear.
                 nodes.AddRange(QuantizeConstants(node, weightOnly: true));
             }
+            // ONNX Runtime re-quantizes a float-weight Conv/ConvTranspose/Gemm that reads a DequantizeLinear output
+            // (WeightBiasQuantization: crude per-tensor int8 weights, then fused): one that is to stay float reads the
+            // float tensor before the pair instead.
+            var staysFloat = node.OpType is "Conv" or "ConvTranspose" or "Gemm" && !quantizedNodes.Contains(node) && !weightOnly.Contains(node);
             for (var i = 0; i < node.Input.Count; i++)
             {
-                if (dequantized.TryGetValue(node.Input[i], out var read))
+                if (staysFloat && floatSource.TryGetValue(node.Input[i], out var exact))
+                {
+                    node.Input[i] = exact;
+                }
+                else if (dequantized.TryGetValue(node.Input[i], out var read))
                 {
                     node.Input[i] = read;
                 }
@@ -219,6 +230,7 @@ internal sealed class QdqBuilder
             foreach (var (original, source) in renamed)
             {
                 nodes.AddRange(Pair(original, source, dequantized));
+                floatSource[original] = source;
             }
         }
         _graph.Node.Clear();
@@ -301,19 +313,21 @@ internal sealed class QdqBuilder
         };
         var values = Tensors.ReadFloats(weight);
         var channels = (int)weight.Dims[axis];
-        var perChannel = _settings.PerChannel;
-        var groups = perChannel ? channels : 1;
         var inputScale = weightOnly ? 1f : _activation[node.Input[0]].Scale;
         var bias = !weightOnly && node.Input.Count > 2 && node.Input[2].Length > 0 ? Tensors.ReadFloats(_initializers[node.Input[2]]) : null;
-        var weightParameters = WeightParameters(values, weight.Dims.ToArray(), axis, groups, bias, inputScale);
-        var (qmin, qmax) = QuantParameters.Limits(_settings.WeightType);
-        var quantizedValues = new int[values.Length];
-        var (_, inner) = Strides(weight.Dims.ToArray(), axis);
-        for (var i = 0; i < values.Length; i++)
+        var dimensions = weight.Dims.ToArray();
+        var (weightParameters, quantizedValues) = QuantizeWeight(values, dimensions, axis, _settings.PerChannel ? channels : 1, bias, inputScale);
+        if (_settings.PerChannel && _settings.PerTensorWithinDb is { } within)
         {
-            var channel = groups == 1 ? 0 : (int)(i / inner % channels);
-            quantizedValues[i] = weightParameters[channel].Quantize(values[i], qmin, qmax);
+            // One scale for the whole tensor when it rounds the weights (nearly) as well as one per channel: 4 bytes
+            // less per output channel, which on a small net is a good part of the file.
+            var perTensor = QuantizeWeight(values, dimensions, axis, 1, bias, inputScale);
+            if (WeightSqnr(values, dimensions, axis, perTensor) >= WeightSqnr(values, dimensions, axis, (weightParameters, quantizedValues)) - within)
+            {
+                (weightParameters, quantizedValues) = perTensor;
+            }
         }
+        var groups = weightParameters.Length;
         var prefix = $"{node.Name}_{weight.Name}";
         var dims = groups == 1 ? Array.Empty<long>() : [groups];
         var scales = weightParameters.Select(p => p.Scale).ToArray();
@@ -330,7 +344,7 @@ internal sealed class QdqBuilder
         yield return Node("DequantizeLinear", prefix + "_DequantizeLinear", weightInputs, [prefix + DequantizeSuffix], "", axisAttribute);
         node.Input[1] = prefix + DequantizeSuffix;
 
-        if (bias is not null && (node.OpType == "Conv" || (node.OpType == "Gemm" && _initializers[node.Input[2]].Dims.Count == 1 && bias.Length == channels)))
+        if (bias is not null && !_settings.FloatBias && (node.OpType == "Conv" || (node.OpType == "Gemm" && _initializers[node.Input[2]].Dims.Count == 1 && bias.Length == channels)))
         {
             var biasName = $"{node.Name}_{node.Input[2]}";
             var biasScales = weightParameters.Select(p => inputScale * p.Scale).ToArray();
@@ -344,6 +358,37 @@ internal sealed class QdqBuilder
             yield return Node("DequantizeLinear", biasName + "_DequantizeLinear", [biasName + QuantizeSuffix, biasName + "_scale"], [biasName + DequantizeSuffix], "", groups == 1 ? [] : [Nodes.Int("axis", 0)]);
             node.Input[2] = biasName + DequantizeSuffix;
         }
+    }
+
+    /// <summary>The weight's parameters (one per group) and its quantized values.</summary>
+    private (QuantParameters[] Parameters, int[] Values) QuantizeWeight(float[] values, long[] dims, int axis, int groups, float[]? bias, float inputScale)
+    {
+        var parameters = WeightParameters(values, dims, axis, groups, bias, inputScale);
+        var (qmin, qmax) = QuantParameters.Limits(_settings.WeightType);
+        var (_, inner) = Strides(dims, axis);
+        var channels = dims[axis];
+        var quantized = new int[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            quantized[i] = parameters[groups == 1 ? 0 : (int)(i / inner % channels)].Quantize(values[i], qmin, qmax);
+        }
+        return (parameters, quantized);
+    }
+
+    /// <summary>SQNR (dB) of the dequantized weight against the float one.</summary>
+    private static double WeightSqnr(float[] values, long[] dims, int axis, (QuantParameters[] Parameters, int[] Values) weight)
+    {
+        var (_, inner) = Strides(dims, axis);
+        var channels = dims[axis];
+        double signal = 0, noise = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var p = weight.Parameters[weight.Parameters.Length == 1 ? 0 : (int)(i / inner % channels)];
+            var error = values[i] - ((weight.Values[i] - p.ZeroPoint) * (double)p.Scale);
+            signal += (double)values[i] * values[i];
+            noise += error * error;
+        }
+        return noise <= 0 ? 100 : signal <= 0 ? 0 : 10 * Math.Log10(signal / noise);
     }
 
     /// <summary>

@@ -9,6 +9,11 @@ namespace Linesight.Quantize.Qdq;
 /// <param name="Operators">Operator types to quantize (QDQ on their activation inputs and outputs).</param>
 /// <param name="ExcludedNodes">Node names left in float (by the user, or by the mixed-precision fallback).</param>
 /// <param name="DepthwiseInFloat">Leave grouped convolutions with one input channel per group in float: ONNX Runtime's int8 depthwise kernel is slower than its fp32 one on x86.</param>
+/// <param name="FloatBias">
+/// Keep Conv/Gemm biases float instead of int32 behind a DequantizeLinear. ONNX Runtime's CPU EP quantizes such a
+/// bias itself at load (scale = input scale × weight scale, the same int32 values) and still fuses the node, and
+/// the file saves a scale per output channel and a node per layer. NPU EPs expect the int32 form.
+/// </param>
 public sealed record QuantizationSettings(
     QuantizedType ActivationType = QuantizedType.Uint8,
     QuantizedType WeightType = QuantizedType.Int8,
@@ -16,7 +21,9 @@ public sealed record QuantizationSettings(
     bool SymmetricActivations = false,
     IReadOnlySet<string>? Operators = null,
     IReadOnlySet<string>? ExcludedNodes = null,
-    bool DepthwiseInFloat = true)
+    bool DepthwiseInFloat = true,
+    bool FloatBias = false,
+    double? PerTensorWithinDb = null)
 {
     /// <summary>Operators every preset can quantize.</summary>
     public static IReadOnlySet<string> SupportedOperators { get; } = new HashSet<string>(StringComparer.Ordinal)
@@ -33,6 +40,17 @@ public sealed record QuantizationSettings(
     public IReadOnlySet<string> OperatorsOrDefault => Operators ?? DefaultOperators;
 
     public IReadOnlySet<string> ExcludedNodesOrEmpty => ExcludedNodes ?? new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The settings <paramref name="profile"/> asks for: its quantization preset, and float biases when the CPU EP
+    /// is its only execution provider (the one EP known to quantize them itself).
+    /// </summary>
+    public static QuantizationSettings ForProfile(DeviceProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var cpuOnly = profile.Accelerator.ExecutionProviders.All(p => p.Name == KnownExecutionProviders.Cpu);
+        return FromPreset(profile.Quantization) with { FloatBias = cpuOnly };
+    }
 
     /// <summary>The settings a device profile's quantization preset asks for.</summary>
     public static QuantizationSettings FromPreset(QuantizationPreset preset)

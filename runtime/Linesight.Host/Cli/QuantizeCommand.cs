@@ -33,6 +33,7 @@ public static class QuantizeCommand
         var perChannel = new Option<bool?>("--per-channel") { Description = "Per-channel weights (default: the preset's)." };
         var activationType = new Option<string>("--activation-type") { Description = "uint8 | int8 | uint16 (default: the preset's)." };
         var weightType = new Option<string>("--weight-type") { Description = "int8 | uint8 (default: the preset's)." };
+        var perTensorWithin = new Option<double?>("--per-tensor-within") { Description = "With per-channel weights: one scale for a whole weight whose per-tensor rounding is at most this many dB (weight SQNR) worse (smaller file)." };
         var ops = new Option<string[]>("--ops") { Description = $"Operators to quantize (default: {string.Join(' ', QuantizationSettings.DefaultOperators.Order(StringComparer.Ordinal))}; supported: {string.Join(' ', QuantizationSettings.SupportedOperators.Order(StringComparer.Ordinal))}).", AllowMultipleArgumentsPerToken = true };
         var excludeNodes = new Option<string[]>("--exclude-nodes") { Description = "Node names to leave in float.", AllowMultipleArgumentsPerToken = true };
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
@@ -47,13 +48,13 @@ public static class QuantizeCommand
         var json = CommonOptions.JsonOption();
         var command = new Command("quantize", "Static int8 QDQ quantization with calibration and an accuracy/speed report.")
         {
-            model, calibration, output, manifest, profile, method, perChannel, activationType, weightType, ops, excludeNodes, excludeOps,
+            model, calibration, output, manifest, profile, method, perChannel, activationType, weightType, perTensorWithin, ops, excludeNodes, excludeOps,
             depthwise, eval, agreement, minSqnr, minAgreement, force, latencyRounds, report, json,
         };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("quantize", () => Task.FromResult(Run(
             new Arguments(parse.GetRequiredValue(model), parse.GetRequiredValue(calibration), parse.GetRequiredValue(output), parse.GetValue(manifest),
                 parse.GetRequiredValue(profile), parse.GetRequiredValue(method), parse.GetValue(perChannel), parse.GetValue(activationType), parse.GetValue(weightType),
-                parse.GetValue(ops), parse.GetValue(excludeNodes) ?? [], parse.GetValue(excludeOps) ?? [], parse.GetRequiredValue(depthwise), parse.GetValue(eval),
+                parse.GetValue(perTensorWithin), parse.GetValue(ops), parse.GetValue(excludeNodes) ?? [], parse.GetValue(excludeOps) ?? [], parse.GetRequiredValue(depthwise), parse.GetValue(eval),
                 parse.GetValue(agreement), parse.GetValue(minSqnr), parse.GetValue(minAgreement), parse.GetValue(force), parse.GetValue(latencyRounds),
                 parse.GetValue(report), parse.GetValue(json))))));
         return command;
@@ -61,7 +62,7 @@ public static class QuantizeCommand
 
     private sealed record Arguments(
         string Model, string Calibration, string Output, string? Manifest, string Profile, string Method, bool? PerChannel, string? ActivationType,
-        string? WeightType, string[]? Ops, string[] ExcludeNodes, string[] ExcludeOps, string Depthwise, string? Eval, string? Agreement,
+        string? WeightType, double? PerTensorWithin, string[]? Ops, string[] ExcludeNodes, string[] ExcludeOps, string Depthwise, string? Eval, string? Agreement,
         double? MinSqnr, double? MinAgreement, bool Force, int LatencyRounds, string? Report, bool Json);
 
     private static int Run(Arguments a)
@@ -76,7 +77,7 @@ public static class QuantizeCommand
         {
             throw new ConfigurationException($"--latency-rounds: {a.LatencyRounds} is out of range 0..10000");
         }
-        var preset = QuantizationSettings.FromPreset(profile.Quantization);
+        var preset = QuantizationSettings.ForProfile(profile);
         var operators = (a.Ops is { Length: > 0 } chosen ? chosen : QuantizationSettings.DefaultOperators.ToArray()).ToHashSet(StringComparer.Ordinal);
         foreach (var op in operators.Concat(a.ExcludeOps).Where(o => !QuantizationSettings.SupportedOperators.Contains(o)))
         {
@@ -88,6 +89,8 @@ public static class QuantizeCommand
             ActivationType = a.ActivationType is null ? preset.ActivationType : ParseType("--activation-type", a.ActivationType, [QuantizedType.Uint8, QuantizedType.Int8, QuantizedType.Uint16]),
             WeightType = a.WeightType is null ? preset.WeightType : ParseType("--weight-type", a.WeightType, [QuantizedType.Int8, QuantizedType.Uint8]),
             PerChannel = a.PerChannel ?? preset.PerChannel,
+            PerTensorWithinDb = a.PerTensorWithin is null or (>= 0 and <= 100) ? a.PerTensorWithin
+                : throw new ConfigurationException($"--per-tensor-within: {a.PerTensorWithin} is out of range 0..100 dB"),
             Operators = operators,
             ExcludedNodes = a.ExcludeNodes.ToHashSet(StringComparer.Ordinal),
             DepthwiseInFloat = a.Depthwise switch

@@ -17,7 +17,7 @@ public sealed class BadInputTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     private QuantizeRequest Request(string model, string calibration, double? minSqnr = null, bool force = false) => new(
-        model, Models.ClassifierManifest, calibration, _temp.File("out.onnx"), Simulated, QuantizationSettings.FromPreset(Simulated.Quantization),
+        model, Models.ClassifierManifest, calibration, _temp.File("out.onnx"), Simulated, QuantizationSettings.ForProfile(Simulated),
         new CalibrationOptions(), MinSqnr: minSqnr, Force: force, LatencyRounds: 0, MaxAttempts: 2);
 
     private string Labels()

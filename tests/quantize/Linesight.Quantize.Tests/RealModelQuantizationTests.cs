@@ -19,6 +19,9 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
 {
     private static readonly DeviceProfile Simulated = DeviceProfileCatalog.LoadBuiltin("simulated");
 
+    /// <summary>What `linesight quantize --profile simulated` starts from: the CPU EP's U8S8 preset with float biases.</summary>
+    private static readonly QuantizationSettings Settings = QuantizationSettings.ForProfile(Simulated);
+
     /// <summary>Rounds of the side-by-side latency run: 2 keeps CI short; docs/benchmarks.md sets more.</summary>
     private static readonly int LatencyRounds = int.TryParse(Environment.GetEnvironmentVariable("LINESIGHT_QUANTIZE_LATENCY_ROUNDS"), out var rounds) ? rounds : 2;
 
@@ -28,15 +31,18 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         using var temp = new TempDir();
         RenderedSets.TextLines(temp.Sub("calibration"), 32, seed: 1, flipHalf: true);
         RenderedSets.TextLines(temp.Sub("eval"), 200, seed: 2, flipHalf: true);
-        // 134k parameters: per-channel scales, int32 biases and the graph weigh more here than on the larger nets (33 % measured).
-        var result = await QuantizeAsync(temp, Models.Classifier, Models.ClassifierManifest, AgreementKind.Top1, minAgreement: 0.99, maxSizeRatio: 0.35);
+        // 134k parameters: per-channel scales and the graph weigh more here than on the larger nets. Float biases (the
+        // CPU EP quantizes them at load), compact names and per-tensor scales for weights that lose at most 3 dB by
+        // it bring the file under 30 % (30.1 % without the last).
+        var result = await QuantizeAsync(temp, Models.Classifier, Models.ClassifierManifest, AgreementKind.Top1, minAgreement: 0.99,
+            Settings with { PerTensorWithinDb = 3 });
 
         Assert.True(result.TargetMet);
         Assert.Equal(200, result.Report.AgreementCompared);
         Assert.True(result.Report.AgreementRate >= 0.99, $"top-1 agreement {result.Report.AgreementRate:P2}");
     }
 
-    [Fact(Skip = "Open (issue #7): PP-OCRv4 rec reaches 91 % exact-text agreement with fp32 after 4 sensitivity-ranked mixed-precision attempts (80 % without), not 97 %; the guard rail refuses to write it. docs/benchmarks.md has the analysis.")]
+    [Fact(Skip = "Open (issue #7): PP-OCRv4 rec agrees with fp32 on 76 % of lines exactly but on 99 % when spaces are ignored: fp32 itself drops or keeps the space of 'LOT 4711' at a coin flip (39 of these 100 lines differ from the drawn text, nearly all by a dropped space), and int8 flips it. Mixed precision reached 91 %, uint16 activations 88-91 %; docs/benchmarks.md has the analysis.")]
     public async Task Text_recognizer_reads_the_same_text_for_at_least_97_percent_of_lines()
     {
         using var temp = new TempDir();
@@ -61,29 +67,35 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
     }
 
     /// <remarks>
-    /// M-LSD tiny does not reach the issue's 95 % (segments within 2 px) with plain U8S8 QDQ: its score map passes
-    /// through an in-graph max-pool NMS that flips on small errors (cosine ≈ 0.8, as the research note found).
-    /// What is asserted is what holds: a valid, small model and a measured agreement; the guard rail that refuses
-    /// to write a model below a target is tested on the classifier (BadInputTests).
+    /// M-LSD tiny misses the issue's 95 % (segments within 2 px) with every convolution quantized (83 %): the stem
+    /// (the first four convolutions, whose int8 rounding costs the endpoint offsets 7 dB) and the 1×1 output head
+    /// are what it cannot lose. This is the layout docs/benchmarks.md measured for it: those five stay float (0.7 % of
+    /// the weights), everything else is U8S8. The automatic mixed precision reaches 95 % too, but by leaving 17 nodes
+    /// in float (48 % of fp32 in size, slower than fp32).
     /// </remarks>
     [Fact]
-    public async Task Line_detector_quantizes_to_a_valid_small_model_and_reports_segment_agreement()
+    public async Task Line_detector_matches_at_least_95_percent_of_segments_within_2_px()
     {
         using var temp = new TempDir();
         RenderedSets.Outlines(temp.Sub("calibration"), 16, seed: 7);
         RenderedSets.Outlines(temp.Sub("eval"), 12, seed: 8);
-        var result = await QuantizeAsync(temp, Models.LineDetector, Models.LineDetectorManifest, AgreementKind.LineSegments, minAgreement: null);
+        var stemAndHead = new HashSet<string>(StringComparer.Ordinal) { "Conv__220", "Conv__221", "Conv__222", "Conv__223", "Conv__294" };
+        var result = await QuantizeAsync(temp, Models.LineDetector, Models.LineDetectorManifest, AgreementKind.LineSegments, minAgreement: 0.95,
+            Settings with { ExcludedNodes = stemAndHead });
 
+        Assert.Single(result.Report.Attempts);
+        Assert.True(result.TargetMet);
         Assert.True(result.Report.AgreementCompared >= 40, $"only {result.Report.AgreementCompared} segments compared");
-        Assert.True(result.Report.AgreementRate >= 0.7, $"segment agreement {result.Report.AgreementRate:P2}");
+        Assert.True(result.Report.AgreementRate >= 0.95, $"segment agreement {result.Report.AgreementRate:P2}");
     }
 
     /// <summary>Quantizes, then checks what every quantized model must be: checker-clean, runnable, ≤ 30 % of fp32, reported.</summary>
-    private async Task<QuantizeResult> QuantizeAsync(TempDir temp, string model, ModelManifest manifest, AgreementKind agreement, double? minAgreement, double maxSizeRatio = 0.30)
+    private async Task<QuantizeResult> QuantizeAsync(TempDir temp, string model, ModelManifest manifest, AgreementKind agreement, double? minAgreement, QuantizationSettings? settings = null)
     {
+        const double MaxSizeRatio = 0.30;
         var output = temp.File("int8.onnx");
         var request = new QuantizeRequest(model, manifest, Path.Combine(temp.Path, "calibration"), output, Simulated,
-            QuantizationSettings.FromPreset(Simulated.Quantization), new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
+            settings ?? Settings, new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
             MinAgreement: minAgreement, LatencyRounds: LatencyRounds, LatencyRunsPerVisit: LatencyRounds > 2 ? 3 : 1);
         var steps = new List<string>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -103,7 +115,7 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
             var input = SampleFolder.Open(Path.Combine(temp.Path, "eval"), manifest, "eval").Read(0);
             Assert.All(session.Run(input), o => Assert.True(o.Values is null || o.Values.All(float.IsFinite)));
         }
-        Assert.True(report.Int8Bytes <= maxSizeRatio * report.Fp32Bytes, $"int8 is {report.SizeRatio:P1} of fp32");
+        Assert.True(report.Int8Bytes <= MaxSizeRatio * report.Fp32Bytes, $"int8 is {report.SizeRatio:P1} of fp32");
         Assert.Equal(new FileInfo(output).Length, report.Int8Bytes);
         var ops = OnnxModelIo.Load(output).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
         Assert.True(ops.GetValueOrDefault("QuantizeLinear") > 0 && ops.GetValueOrDefault("DequantizeLinear") > 0);

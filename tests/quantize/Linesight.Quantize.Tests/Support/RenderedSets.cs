@@ -11,6 +11,8 @@ public static class RenderedSets
 {
     private const string FontDirectory = "/usr/share/fonts/truetype/dejavu";
     private static readonly string[] Fonts = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif.ttf", "DejaVuSansCondensed-Bold.ttf"];
+    /// <summary>Letters a printed code uses beside digits: like VINs, no I, O or Q, which read as 1 and 0.</summary>
+    private const string CodeLetters = "ABCDEFGHJKLMNPRSTUVWXYZ";
     private static readonly string[] Words = ["LOT", "EXP", "SN", "BATCH", "QTY", "REF", "MADE IN EU", "PASS", "LINE", "CODE", "DATE", "NET"];
 
     /// <summary>A label-like code: a word and digits, e.g. "LOT 4711-A7".</summary>
@@ -18,7 +20,7 @@ public static class RenderedSets
     {
         var digits = random.Next(2, 8);
         var number = string.Concat(Enumerable.Range(0, digits).Select(_ => (char)('0' + random.Next(10))));
-        var suffix = random.Next(3) == 0 ? $"-{(char)('A' + random.Next(26))}{random.Next(10)}" : "";
+        var suffix = random.Next(3) == 0 ? $"-{CodeLetters[random.Next(CodeLetters.Length)]}{random.Next(10)}" : "";
         return $"{Words[random.Next(Words.Length)]} {number}{suffix}";
     }
 
