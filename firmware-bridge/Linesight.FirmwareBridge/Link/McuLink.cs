@@ -26,6 +26,7 @@ public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider 
     private readonly SemaphoreSlim _window = new(options.Window, options.Window);
     private readonly FrameDecoder _decoder = new();
     private readonly DuplicateFilter _duplicates = new();
+    private ulong? _capabilitiesUptime; // uptime in the last Capabilities received: a reboot sets it back
     private readonly Lock _gate = new();
     private readonly Dictionary<ushort, PendingSend> _pending = [];
     private readonly Dictionary<uint, long> _openTriggers = [];
@@ -373,7 +374,7 @@ public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider 
         }
         if (frame.AckRequested)
         {
-            if (frame.Type == MessageType.Capabilities)
+            if (frame.Type == MessageType.Capabilities && CapabilitiesMessage.TryParse(frame.Payload, out var capabilities) && McuRestarted(frame.Sequence, capabilities))
             {
                 _duplicates.Reset(); // a (re)booted MCU restarts its sequence numbers
             }
@@ -417,6 +418,24 @@ public sealed class McuLink(Stream stream, McuLinkOptions options, TimeProvider 
             default:
                 break; // unknown or malformed unreliable frames carry nothing we must answer
         }
+    }
+
+    /// <summary>
+    /// Whether a Capabilities frame comes from a restarted MCU. The MCU also sends Capabilities in answer to every Hello of a
+    /// running session (a re-Hello after silence), numbered on from its earlier frames; forgetting the received numbers then
+    /// would let a retransmission of an earlier frame still in the MCU's queue through a second time. A reboot shows as the
+    /// MCU's uptime going back, or as a new Capabilities whose number does not follow on from those received.
+    /// </summary>
+    private bool McuRestarted(ushort sequence, CapabilitiesMessage capabilities)
+    {
+        var previous = _capabilitiesUptime;
+        if (previous != capabilities.UptimeTicks)
+        {
+            _capabilitiesUptime = capabilities.UptimeTicks;
+        }
+        return previous is not { } uptime
+            || capabilities.UptimeTicks < uptime
+            || (capabilities.UptimeTicks != uptime && !_duplicates.IsNewer(sequence));
     }
 
     private byte HandleReliable(FrameView frame, long now)

@@ -40,6 +40,9 @@ public sealed class DuplicateFilter
         return true;
     }
 
+    /// <summary>True when <paramref name="sequence"/> is newer than every number recorded so far (or nothing is recorded).</summary>
+    public bool IsNewer(ushort sequence) => _empty || (short)(ushort)(sequence - _highest) > 0;
+
     /// <summary>Records that <paramref name="sequence"/> was handled and answered with <paramref name="answer"/>.</summary>
     public void Record(ushort sequence, byte answer)
     {

@@ -32,6 +32,20 @@ public class DuplicateFilterTests
     }
 
     [Fact]
+    public void Only_numbers_past_the_highest_recorded_are_newer_across_the_wrap()
+    {
+        var filter = new DuplicateFilter();
+        Assert.True(filter.IsNewer(7)); // nothing recorded yet
+        filter.Record(65535, 0);
+        Assert.True(filter.IsNewer(0)); // the numbering wrapped: still following on
+        Assert.False(filter.IsNewer(65535));
+        Assert.False(filter.IsNewer(65500)); // behind: a retransmission, or a peer that started over
+        filter.Record(2, 0);
+        Assert.True(filter.IsNewer(3));
+        Assert.False(filter.IsNewer(1));
+    }
+
+    [Fact]
     public void A_reset_forgets_the_previous_session()
     {
         var filter = new DuplicateFilter();
