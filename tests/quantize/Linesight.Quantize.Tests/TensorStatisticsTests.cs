@@ -40,6 +40,23 @@ public sealed class TensorStatisticsTests
     }
 
     [Fact]
+    public void Entropy_is_not_pulled_in_by_the_zeros_a_relu_makes()
+    {
+        var stats = new TensorStatistics(2048);
+        var random = new Random(3);
+        // Half exact zeros, half |N(0, 1)| (a ReLU of a Gaussian): the zero spike must not decide the range. Before the
+        // zero bin was discounted, entropy clipped at about 1.2 (a quarter of the positive values).
+        for (var batch = 0; batch < 20; batch++)
+        {
+            stats.Add([.. Enumerable.Range(0, 50_000).Select(_ =>
+                (float)Math.Max(0, Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))]);
+        }
+        var entropy = stats.Range(new CalibrationOptions(CalibrationMethod.Entropy));
+        Assert.Equal(0f, entropy.Min);
+        Assert.InRange(entropy.Max, 3f, stats.Max);
+    }
+
+    [Fact]
     public void A_range_always_contains_zero()
     {
         var stats = new TensorStatistics(64);
