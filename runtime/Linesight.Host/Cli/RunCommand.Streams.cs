@@ -1,4 +1,3 @@
-using System.Net;
 using System.Runtime.ExceptionServices;
 using Linesight.DeviceProfiles;
 using Linesight.Deployment.Install;
@@ -40,32 +39,17 @@ public static partial class RunCommand
             ConfiguredPipeline session;
             try
             {
-                session = sessions.Add(await PipelineWiring.LoadAsync(view.Loaded, profile, sensors, time, loggers, () => stop.Cancel()));
+                session = sessions.Add(await LoadPipelineAsync(view.Loaded, profile, sensors, loggers, log, stop, time));
             }
             catch (ConfigurationException e)
             {
                 throw view.Qualify(e);
             }
-            if (session.Aligner is { } aligner)
-            {
-                var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
-                await sensors.WaitForSamplesAsync(aligner.Stream, window, TimeSpan.FromSeconds(30), time, stop.Token);
-            }
-            foreach (var fallback in session.Providers.Fallbacks)
-            {
-                LogFallback(log, fallback.Provider, fallback.Reason);
-            }
             configured.Add((view, session));
         }
 
-        await using var embedded = useEmbeddedBroker
-            ? await EmbeddedBroker.StartAsync(IPAddress.Loopback, config.Mqtt.EmbeddedBroker!.Port)
-            : null;
-        if (embedded is not null)
-        {
-            brokerAddress = new BrokerAddress("127.0.0.1", embedded.Endpoint.Port, UseTls: false);
-            LogEmbeddedBroker(log, embedded.Endpoint);
-        }
+        await using var embedded = await StartEmbeddedBrokerAsync(useEmbeddedBroker, config, log);
+        brokerAddress = embedded?.Address ?? brokerAddress;
         var topics = new TopicLayout(config.Mqtt.TopicPrefix, config.Device.Site, config.Device.Line, config.Device.Id);
         var first = configured[0].Session;
         var runtime = new StatusMessage.RuntimeInfo(BuildInfo.Version, profile.Name, first.Providers.Primary,

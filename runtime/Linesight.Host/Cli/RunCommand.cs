@@ -84,26 +84,9 @@ public static partial class RunCommand
         var profile = DeviceProfileCatalog.Load(config.Profile);
         // Sensors start first so the first frames find full windows.
         await using var sensors = SensorSet.Start(config.Sensors, time, loggers);
-        // The configured fail-safe may stop the line: the same stop as a signal (drain, then offline).
-        await using var session = await PipelineWiring.LoadAsync(loaded, profile, sensors, time, loggers, () => stop.Cancel());
-        if (session.Aligner is { } aligner)
-        {
-            var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
-            await sensors.WaitForSamplesAsync(aligner.Stream, window, TimeSpan.FromSeconds(30), time, stop.Token);
-        }
-        foreach (var fallback in session.Providers.Fallbacks)
-        {
-            LogFallback(log, fallback.Provider, fallback.Reason);
-        }
-
-        await using var embedded = useEmbeddedBroker
-            ? await EmbeddedBroker.StartAsync(IPAddress.Loopback, config.Mqtt.EmbeddedBroker!.Port)
-            : null;
-        if (embedded is not null)
-        {
-            brokerAddress = new BrokerAddress("127.0.0.1", embedded.Endpoint.Port, UseTls: false);
-            LogEmbeddedBroker(log, embedded.Endpoint);
-        }
+        await using var session = await LoadPipelineAsync(loaded, profile, sensors, loggers, log, stop, time);
+        await using var embedded = await StartEmbeddedBrokerAsync(useEmbeddedBroker, config, log);
+        brokerAddress = embedded?.Address ?? brokerAddress;
 
         var topics = new TopicLayout(config.Mqtt.TopicPrefix, config.Device.Site, config.Device.Line, config.Device.Id);
         var sinkOptions = new MqttSinkOptions(
@@ -222,6 +205,55 @@ public static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} results wait in the outbox {Directory}; the next run publishes them first")]
     private static partial void LogOutboxLeft(ILogger logger, long waiting, string directory);
+
+    /// <summary>
+    /// A stream's pipeline, loaded; with a sensor-fed model, once its sensor has a first full window (so the first frames
+    /// are not counted missing just because the line started). Execution-provider fallbacks are logged.
+    /// </summary>
+    private static async Task<ConfiguredPipeline> LoadPipelineAsync(LoadedConfig loaded, DeviceProfile profile, SensorSet sensors, LoggerFactory loggers, ILogger log,
+        CancellationTokenSource stop, TimeProvider time)
+    {
+        // The configured fail-safe may stop the line: the same stop as a signal (drain, then offline).
+        var session = await PipelineWiring.LoadAsync(loaded, profile, sensors, time, loggers, () => stop.Cancel());
+        try
+        {
+            if (session.Aligner is { } aligner)
+            {
+                var window = aligner.ElementCount / sensors.History(aligner.Stream).Channels;
+                await sensors.WaitForSamplesAsync(aligner.Stream, window, TimeSpan.FromSeconds(30), time, stop.Token);
+            }
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+        foreach (var fallback in session.Providers.Fallbacks)
+        {
+            LogFallback(log, fallback.Provider, fallback.Reason);
+        }
+        return session;
+    }
+
+    /// <summary>The in-process broker on 127.0.0.1 when the config asks for it (and no --broker overrides it), else null.</summary>
+    private static async Task<EmbeddedBrokerRun?> StartEmbeddedBrokerAsync(bool useEmbeddedBroker, LinesightConfig config, ILogger log)
+    {
+        if (!useEmbeddedBroker)
+        {
+            return null;
+        }
+        var embedded = await EmbeddedBroker.StartAsync(IPAddress.Loopback, config.Mqtt.EmbeddedBroker!.Port);
+        LogEmbeddedBroker(log, embedded.Endpoint);
+        return new EmbeddedBrokerRun(embedded);
+    }
+
+    /// <summary>A started embedded broker and the address clients reach it at.</summary>
+    private sealed class EmbeddedBrokerRun(EmbeddedBroker broker) : IAsyncDisposable
+    {
+        public BrokerAddress Address { get; } = new("127.0.0.1", broker.Endpoint.Port, UseTls: false);
+
+        public ValueTask DisposeAsync() => broker.DisposeAsync();
+    }
 
     /// <summary>The live status line (terminal) or periodic status log lines (service).</summary>
     private sealed partial class StatusReporter(Func<long> delivered, IRunHealth sampler, ConsoleSurface surface, ILogger log, TimeProvider time, double intervalSeconds)
