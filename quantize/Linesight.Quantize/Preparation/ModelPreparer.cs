@@ -6,12 +6,13 @@ using Linesight.Quantize.Onnx.Proto;
 namespace Linesight.Quantize.Preparation;
 
 /// <summary>What preparation did to the model before quantization.</summary>
-public sealed record PreparationSummary(long OriginalOpset, long PreparedOpset, int ConstantsToInitializers, int NodesBefore, int NodesAfter, int AffineFoldedIntoConv);
+public sealed record PreparationSummary(long OriginalOpset, long PreparedOpset, int ConstantsToInitializers, int NodesBefore, int NodesAfter, int AffineFoldedIntoConv, int HardSwishRewritten);
 
 /// <summary>
 /// Turns the user's fp32 model into the starting point for quantization: Constant nodes become initializers,
 /// the opset is raised to 13 (per-channel DequantizeLinear), ONNX Runtime's basic graph optimisation folds
-/// BatchNorm and constants, and constant Mul/Add after a Conv is folded into it. The result is an fp32 model
+/// BatchNorm and constants, constant Mul/Add after a Conv (or BatchNorm after a ConvTranspose) is folded into it, and
+/// spelled-out hard-swish becomes HardSigmoid·x. The result is an fp32 model
 /// that computes the same function and is written to <c>prepared.onnx</c> in the work directory.
 /// </summary>
 internal static class ModelPreparer
@@ -48,11 +49,12 @@ internal static class ModelPreparer
         prepared.ProducerName = model.ProducerName;
         prepared.ProducerVersion = model.ProducerVersion;
         var folded = ConvAffineFolding.Apply(prepared.Graph);
+        var hardSwish = HardSwishRewrite.Apply(prepared.Graph);
         FlushDenormals(prepared.Graph);
         RemoveUnusedInitializers(prepared.Graph);
         var path = Path.Combine(workDirectory, "prepared.onnx");
         OnnxModelIo.SaveAtomically(prepared, path);
-        return (prepared, path, new PreparationSummary(opset, DefaultOpset(prepared, path), constants, nodesBefore, prepared.Graph.Node.Count, folded));
+        return (prepared, path, new PreparationSummary(opset, DefaultOpset(prepared, path), constants, nodesBefore, prepared.Graph.Node.Count, folded, hardSwish));
     }
 
     public static long DefaultOpset(ModelProto model, string origin)

@@ -112,6 +112,10 @@ internal sealed class QdqBuilder
                     return DepthwiseReason;
                 }
                 return node.Input.Count > 2 && node.Input[2].Length > 0 && !IsFloatInitializer(node.Input[2]) ? "bias is not a constant" : null;
+            case "ConvTranspose":
+                return !IsActivation(node.Input[0]) || !IsFloatInitializer(node.Input[1]) ? "weight is not a constant"
+                    : Nodes.IntOr(node, "group", 1) != 1 ? "grouped ConvTranspose"
+                    : node.Input.Count > 2 && node.Input[2].Length > 0 && !IsFloatInitializer(node.Input[2]) ? "bias is not a constant" : null;
             case "Gemm":
                 return IsActivation(node.Input[0]) && IsFloatInitializer(node.Input[1]) && _initializers[node.Input[1]].Dims.Count == 2
                     && (node.Input.Count < 3 || node.Input[2].Length == 0 || IsFloatInitializer(node.Input[2]))
@@ -297,10 +301,10 @@ internal sealed class QdqBuilder
         return node;
     }
 
-    /// <summary>Weights and bias of Conv/Gemm/MatMul: quantized initializers behind DequantizeLinear nodes, wired into <paramref name="node"/>.</summary>
+    /// <summary>Weights and bias of Conv/ConvTranspose/Gemm/MatMul: quantized initializers behind DequantizeLinear nodes, wired into <paramref name="node"/>.</summary>
     private IEnumerable<NodeProto> QuantizeConstants(NodeProto node, bool weightOnly)
     {
-        if (node.OpType is not ("Conv" or "Gemm" or "MatMul") || !IsFloatInitializer(node.Input[1]))
+        if (node.OpType is not ("Conv" or "ConvTranspose" or "Gemm" or "MatMul") || !IsFloatInitializer(node.Input[1]))
         {
             yield break;
         }
@@ -308,6 +312,7 @@ internal sealed class QdqBuilder
         var axis = node.OpType switch
         {
             "Conv" => 0,
+            "ConvTranspose" => 1,
             "Gemm" => Nodes.IntOr(node, "transB", 0) == 1 ? 0 : 1,
             _ => 1,
         };
@@ -344,7 +349,7 @@ internal sealed class QdqBuilder
         yield return Node("DequantizeLinear", prefix + "_DequantizeLinear", weightInputs, [prefix + DequantizeSuffix], "", axisAttribute);
         node.Input[1] = prefix + DequantizeSuffix;
 
-        if (bias is not null && !_settings.FloatBias && (node.OpType == "Conv" || (node.OpType == "Gemm" && _initializers[node.Input[2]].Dims.Count == 1 && bias.Length == channels)))
+        if (bias is not null && !_settings.FloatBias && (node.OpType is "Conv" or "ConvTranspose" || (node.OpType == "Gemm" && _initializers[node.Input[2]].Dims.Count == 1 && bias.Length == channels)))
         {
             var biasName = $"{node.Name}_{node.Input[2]}";
             var biasScales = weightParameters.Select(p => inputScale * p.Scale).ToArray();

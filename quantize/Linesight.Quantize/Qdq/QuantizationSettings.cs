@@ -28,14 +28,14 @@ public sealed record QuantizationSettings(
     /// <summary>Operators every preset can quantize.</summary>
     public static IReadOnlySet<string> SupportedOperators { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Conv", "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize",
+        "Conv", "ConvTranspose", "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize",
     };
 
     /// <summary>
     /// The default set: the compute-heavy operators. Elementwise Add/Mul and data movement are opt-in because on the
     /// CPU EP each one that stays an island costs a Q/DQ pair more than it saves (measured; docs/quantize.md).
     /// </summary>
-    public static IReadOnlySet<string> DefaultOperators { get; } = new HashSet<string>(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm" };
+    public static IReadOnlySet<string> DefaultOperators { get; } = new HashSet<string>(StringComparer.Ordinal) { "Conv", "ConvTranspose", "MatMul", "Gemm" };
 
     public IReadOnlySet<string> OperatorsOrDefault => Operators ?? DefaultOperators;
 

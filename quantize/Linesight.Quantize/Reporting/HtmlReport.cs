@@ -24,7 +24,7 @@ public static class HtmlReport
         Row(html, "Activations / weights", $"{report.ActivationType} / {report.WeightType}{(report.PerChannel ? " per channel" : "")}");
         Row(html, "Calibration", $"{report.Method}, {report.CalibrationSamples} samples; {report.TensorsWithShapes} tensors with known shapes");
         Row(html, "Quantized nodes", $"{report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); {report.LeftInFloat.Count} left in float");
-        Row(html, "Preparation", $"opset {report.Preparation.OriginalOpset} → {report.Preparation.PreparedOpset}, {report.Preparation.NodesBefore} → {report.Preparation.NodesAfter} nodes, {report.Preparation.ConstantsToInitializers} Constant nodes to initializers, {report.Preparation.AffineFoldedIntoConv} Mul/Add folded into Conv");
+        Row(html, "Preparation", $"opset {report.Preparation.OriginalOpset} → {report.Preparation.PreparedOpset}, {report.Preparation.NodesBefore} → {report.Preparation.NodesAfter} nodes, {report.Preparation.ConstantsToInitializers} Constant nodes to initializers, {report.Preparation.AffineFoldedIntoConv} Mul/Add folded into Conv, {report.Preparation.HardSwishRewritten} hard-swish rewritten to HardSigmoid·x");
         Row(html, "Task agreement", report.AgreementRate is { } rate ? $"{report.Agreement}: {rate:P2} of {report.AgreementCompared}" : "not measured");
         html.Append("</table>");
 
