@@ -88,7 +88,14 @@ public static class Quantizer
         var calibrated = Calibrator.Run(prepared, calibration, request.Calibration, work, Step("calibrating", progress));
         var ranges = calibrated.Ranges(request.Calibration);
 
-        var excluded = new HashSet<string>(request.Settings.ExcludedNodesOrEmpty, StringComparer.Ordinal);
+        var settings = request.Settings;
+        DepthwiseChoice? depthwise = null;
+        if (settings.DepthwiseByLatency && request.LatencyRounds > 0)
+        {
+            (settings, depthwise) = ChooseDepthwise(request, prepared, ranges, calibration.Read(0), work, Step("timing the depthwise layouts", progress));
+        }
+
+        var excluded = new HashSet<string>(settings.ExcludedNodesOrEmpty, StringComparer.Ordinal);
         var attempts = new List<AttemptReport>();
         var int8Path = Path.Combine(work, "int8.onnx");
         QdqModel qdq;
@@ -98,7 +105,7 @@ public static class Quantizer
         var met = false;
         for (var attempt = 1; ; attempt++)
         {
-            qdq = QdqBuilder.Build(prepared, request.Settings with { ExcludedNodes = excluded }, ranges);
+            qdq = QdqBuilder.Build(prepared, settings with { ExcludedNodes = excluded }, ranges);
             OnnxModelIo.SaveAtomically(qdq.Model, int8Path);
             accuracy = Evaluator.CompareOutputs(request.ModelPath, int8Path, eval, request.Agreement, Step($"evaluating attempt {attempt}", progress));
             met = Meets(request, accuracy);
@@ -110,7 +117,7 @@ public static class Quantizer
             }
             // Mixed precision: each node is quantized on its own once, and the ones that cost the outputs most go
             // back to float, a share that doubles each attempt (5 %, 10 %, 20 % ... of the nodes quantized at first).
-            sensitivity ??= Evaluator.Sensitivity(prepared, preparedPath, qdq, request.Settings with { ExcludedNodes = excluded }, ranges,
+            sensitivity ??= Evaluator.Sensitivity(prepared, preparedPath, qdq, settings with { ExcludedNodes = excluded }, ranges,
                 eval, request.NodeErrorSamples, work, Step("measuring per-node sensitivity", progress));
             var share = Math.Max(1, (int)Math.Ceiling(sensitivity.Count * 0.05 * (1 << (attempt - 1))));
             excluded.UnionWith(sensitivity.Take(share).Select(e => e.Name));
@@ -146,11 +153,11 @@ public static class Quantizer
             Written: write,
             Outcome: outcome,
             Profile: request.Profile.Name,
-            ActivationType: request.Settings.ActivationType.ToString().ToLowerInvariant(),
-            WeightType: request.Settings.WeightType.ToString().ToLowerInvariant(),
-            PerChannel: request.Settings.PerChannel,
+            ActivationType: settings.ActivationType.ToString().ToLowerInvariant(),
+            WeightType: settings.WeightType.ToString().ToLowerInvariant(),
+            PerChannel: settings.PerChannel,
             Method: request.Calibration.Method.ToString().ToLowerInvariant(),
-            Operators: [.. request.Settings.OperatorsOrDefault.Order(StringComparer.Ordinal)],
+            Operators: [.. settings.OperatorsOrDefault.Order(StringComparer.Ordinal)],
             Preparation: preparation,
             CalibrationSamples: calibrated.Samples,
             EvalSamples: accuracy.Samples,
@@ -170,8 +177,37 @@ public static class Quantizer
             Fp32Bytes: new FileInfo(request.ModelPath).Length,
             Int8Bytes: new FileInfo(finalPath).Length,
             Latency: latency,
-            Notes: notes);
+            Notes: notes,
+            Depthwise: depthwise);
         return new QuantizeResult(report, met);
+    }
+
+    /// <summary>
+    /// Builds the QDQ model with depthwise convolutions in float and in int8, times both side by side on the
+    /// profile, and returns the settings of the faster. A model without depthwise convolutions keeps its settings.
+    /// </summary>
+    private static (QuantizationSettings Settings, DepthwiseChoice? Choice) ChooseDepthwise(QuantizeRequest request, Onnx.Proto.ModelProto prepared,
+        IReadOnlyDictionary<string, (float Min, float Max)> ranges, IReadOnlyList<Inference.Tooling.TensorInput> input, string work, InlineProgress? progress)
+    {
+        var inFloat = request.Settings with { DepthwiseInFloat = true };
+        var asFloat = QdqBuilder.Build(prepared, inFloat, ranges);
+        if (asFloat.WeightOnly.Count == 0)
+        {
+            return (request.Settings, null);
+        }
+        var inInt8 = request.Settings with { DepthwiseInFloat = false };
+        var floatPath = Path.Combine(work, "depthwise-float.onnx");
+        var int8Path = Path.Combine(work, "depthwise-int8.onnx");
+        OnnxModelIo.SaveAtomically(asFloat.Model, floatPath);
+        OnnxModelIo.SaveAtomically(QdqBuilder.Build(prepared, inInt8, ranges).Model, int8Path);
+        progress?.Report((0, 1));
+        var medians = LatencyComparison.Medians([floatPath, int8Path], request.Profile, input, request.LatencyRounds, request.LatencyRunsPerVisit);
+        progress?.Report((1, 1));
+        File.Delete(floatPath);
+        File.Delete(int8Path);
+        return medians[1] < medians[0]
+            ? (inInt8, new DepthwiseChoice(medians[0], medians[1], "int8"))
+            : (inFloat, new DepthwiseChoice(medians[0], medians[1], "float"));
     }
 
     private static bool Meets(QuantizeRequest request, AccuracyResult accuracy)

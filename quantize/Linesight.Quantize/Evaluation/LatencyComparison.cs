@@ -22,32 +22,51 @@ internal static class LatencyComparison
 {
     public static LatencyResult Measure(string fp32Path, string preparedPath, string int8Path, DeviceProfile profile, IReadOnlyList<TensorInput> input, int rounds, int runsPerVisit)
     {
-        using var fp32 = TensorSession.OpenOnProfile(fp32Path, profile);
-        using var prepared = TensorSession.OpenOnProfile(preparedPath, profile);
-        using var int8 = TensorSession.OpenOnProfile(int8Path, profile);
-        TensorSession[] sessions = [fp32, prepared, int8];
-        var times = sessions.Select(_ => new List<double>()).ToArray();
-        var paired = new List<double>();
-        for (var round = 0; round < rounds; round++)
+        var (medians, visits) = Interleaved([fp32Path, preparedPath, int8Path], profile, input, rounds, runsPerVisit);
+        return new LatencyResult(profile.Name, rounds, runsPerVisit, medians[0], medians[1], medians[2], Median([.. visits.Select(v => v[2] / v[0])]));
+    }
+
+    /// <summary>Median latency (ms) of each model, timed side by side in rotating rounds.</summary>
+    public static double[] Medians(IReadOnlyList<string> paths, DeviceProfile profile, IReadOnlyList<TensorInput> input, int rounds, int runsPerVisit)
+        => Interleaved(paths, profile, input, rounds, runsPerVisit).Medians;
+
+    /// <summary>Each model's median over all timed runs, and each round's per-model visit medians.</summary>
+    private static (double[] Medians, List<double[]> Visits) Interleaved(IReadOnlyList<string> paths, DeviceProfile profile, IReadOnlyList<TensorInput> input, int rounds, int runsPerVisit)
+    {
+        var sessions = new List<TensorSession>();
+        try
         {
-            var visit = new double[sessions.Length];
-            for (var k = 0; k < sessions.Length; k++)
+            foreach (var path in paths)
             {
-                var s = (k + round) % sessions.Length;
-                sessions[s].RunDiscarding(input);
-                var runs = new List<double>(runsPerVisit);
-                for (var r = 0; r < runsPerVisit; r++)
-                {
-                    var start = System.Diagnostics.Stopwatch.GetTimestamp();
-                    sessions[s].RunDiscarding(input);
-                    runs.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-                times[s].AddRange(runs);
-                visit[s] = Median(runs);
+                sessions.Add(TensorSession.OpenOnProfile(path, profile));
             }
-            paired.Add(visit[2] / visit[0]);
+            var times = sessions.Select(_ => new List<double>()).ToArray();
+            var visits = new List<double[]>();
+            for (var round = 0; round < rounds; round++)
+            {
+                var visit = new double[sessions.Count];
+                for (var k = 0; k < sessions.Count; k++)
+                {
+                    var s = (k + round) % sessions.Count;
+                    sessions[s].RunDiscarding(input);
+                    var runs = new List<double>(runsPerVisit);
+                    for (var r = 0; r < runsPerVisit; r++)
+                    {
+                        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                        sessions[s].RunDiscarding(input);
+                        runs.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    }
+                    times[s].AddRange(runs);
+                    visit[s] = Median(runs);
+                }
+                visits.Add(visit);
+            }
+            return ([.. times.Select(Median)], visits);
         }
-        return new LatencyResult(profile.Name, rounds, runsPerVisit, Median(times[0]), Median(times[1]), Median(times[2]), Median(paired));
+        finally
+        {
+            sessions.ForEach(s => s.Dispose());
+        }
     }
 
     private static double Median(List<double> values)

@@ -9,6 +9,11 @@ namespace Linesight.Quantize.Qdq;
 /// <param name="Operators">Operator types to quantize (QDQ on their activation inputs and outputs).</param>
 /// <param name="ExcludedNodes">Node names left in float (by the user, or by the mixed-precision fallback).</param>
 /// <param name="DepthwiseInFloat">Leave grouped convolutions with one input channel per group in float: ONNX Runtime's int8 depthwise kernel is slower than its fp32 one on x86.</param>
+/// <param name="DepthwiseByLatency">
+/// Build the model both ways (depthwise convolutions in float and in int8), time both side by side on the profile's
+/// EPs and keep the faster: which wins depends on the model and the EP (on this x86 CPU, ORT 1.31: int8 for PP-OCR
+/// det and rec, where each float depthwise island costs a Q/DQ pair and two layout transposes). Needs a latency run.
+/// </param>
 /// <param name="FloatBias">
 /// Keep Conv/Gemm biases float instead of int32 behind a DequantizeLinear. ONNX Runtime's CPU EP quantizes such a
 /// bias itself at load (scale = input scale × weight scale, the same int32 values) and still fuses the node, and
@@ -23,7 +28,8 @@ public sealed record QuantizationSettings(
     IReadOnlySet<string>? ExcludedNodes = null,
     bool DepthwiseInFloat = true,
     bool FloatBias = false,
-    double? PerTensorWithinDb = null)
+    double? PerTensorWithinDb = null,
+    bool DepthwiseByLatency = false)
 {
     /// <summary>Operators every preset can quantize.</summary>
     public static IReadOnlySet<string> SupportedOperators { get; } = new HashSet<string>(StringComparer.Ordinal)

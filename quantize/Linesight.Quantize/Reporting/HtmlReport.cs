@@ -44,6 +44,11 @@ public static class HtmlReport
         {
             html.Append("<p>Not measured.</p>");
         }
+        if (report.Depthwise is { } depthwise)
+        {
+            html.Append("<p>Depthwise convolutions, timed both ways: float ").Append(F(depthwise.FloatMs, "0.00")).Append(" ms, int8 ")
+                .Append(F(depthwise.Int8Ms, "0.00")).Append(" ms; kept ").Append(E(depthwise.Chosen)).Append(".</p>");
+        }
 
         html.Append("<h2>Outputs (int8 against fp32)</h2><table><tr><th>output</th><th>SQNR dB</th><th>cosine</th></tr>");
         foreach (var output in report.Outputs)

@@ -7,6 +7,9 @@ namespace Linesight.Quantize.Reporting;
 /// <summary>One quantization attempt: what was left in float and how accurate the result was.</summary>
 public sealed record AttemptReport(int Attempt, int QuantizedNodes, IReadOnlyList<string> ExcludedNodes, double WorstSqnr, double? Agreement, bool MetTarget);
 
+/// <summary>How the depthwise layout was chosen: both candidates' int8 latency, measured side by side, and the one kept.</summary>
+public sealed record DepthwiseChoice(double FloatMs, double Int8Ms, string Chosen);
+
 /// <summary>Everything `linesight quantize` learnt, as written to the JSON report (schema version 1) and shown in the HTML page.</summary>
 public sealed record QuantizationReport(
     int ReportVersion,
@@ -39,7 +42,8 @@ public sealed record QuantizationReport(
     long Fp32Bytes,
     long Int8Bytes,
     LatencyResult? Latency,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes,
+    DepthwiseChoice? Depthwise = null)
 {
     public double SizeRatio => Fp32Bytes == 0 ? 0 : (double)Int8Bytes / Fp32Bytes;
 }

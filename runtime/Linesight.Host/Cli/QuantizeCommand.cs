@@ -37,7 +37,7 @@ public static class QuantizeCommand
         var ops = new Option<string[]>("--ops") { Description = $"Operators to quantize (default: {string.Join(' ', QuantizationSettings.DefaultOperators.Order(StringComparer.Ordinal))}; supported: {string.Join(' ', QuantizationSettings.SupportedOperators.Order(StringComparer.Ordinal))}).", AllowMultipleArgumentsPerToken = true };
         var excludeNodes = new Option<string[]>("--exclude-nodes") { Description = "Node names to leave in float.", AllowMultipleArgumentsPerToken = true };
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
-        var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: float (default on CPU: faster) | int8.", DefaultValueFactory = _ => "float" };
+        var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: auto (default: build both, time both on the profile, keep the faster; float when --latency-rounds 0) | float | int8.", DefaultValueFactory = _ => "auto" };
         var eval = new Option<string>("--eval") { Description = "Folder of evaluation inputs (default: the calibration folder)." };
         var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | none (default: top1 for a classification manifest, else none)." };
         var minSqnr = new Option<double?>("--min-sqnr") { Description = "Worst output SQNR (dB) the int8 model must reach." };
@@ -95,10 +95,11 @@ public static class QuantizeCommand
             ExcludedNodes = a.ExcludeNodes.ToHashSet(StringComparer.Ordinal),
             DepthwiseInFloat = a.Depthwise switch
             {
-                "float" => true,
+                "float" or "auto" => true,
                 "int8" => false,
-                _ => throw new ConfigurationException($"--depthwise: '{a.Depthwise}' is not float or int8"),
+                _ => throw new ConfigurationException($"--depthwise: '{a.Depthwise}' is not auto, float or int8"),
             },
+            DepthwiseByLatency = a.Depthwise == "auto",
         };
         var method = a.Method switch
         {
@@ -176,6 +177,10 @@ public static class QuantizeCommand
             o.WriteLine(Invariant($"task agreement ({r.Agreement}): {rate:P2} of {r.AgreementCompared} on {r.EvalSamples} samples"));
         }
         o.WriteLine(Invariant($"size {r.Fp32Bytes} → {r.Int8Bytes} bytes ({r.SizeRatio:P1})"));
+        if (r.Depthwise is { } d)
+        {
+            o.WriteLine(Invariant($"depthwise convolutions timed both ways: float {d.FloatMs:0.00} ms, int8 {d.Int8Ms:0.00} ms; kept {d.Chosen}"));
+        }
         if (r.Latency is { } l)
         {
             o.WriteLine(Invariant($"latency on {l.Profile}: fp32 {l.Fp32Ms:0.00} ms, fp32 prepared {l.PreparedFp32Ms:0.00} ms, int8 {l.Int8Ms:0.00} ms; int8/fp32 {l.Ratio:0.00} (paired {l.PairedRatio:0.00})"));
