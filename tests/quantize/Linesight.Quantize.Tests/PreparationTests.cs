@@ -37,7 +37,7 @@ public sealed class PreparationTests : IDisposable
 
         Assert.True(summary.HardSwishRewritten > 0);
         Assert.DoesNotContain(prepared.Graph.Node, n => n.OpType is "Clip" or "Div");
-        Assert.Equal(summary.HardSwishRewritten, prepared.Graph.Node.Count(n => n.OpType == "HardSigmoid" && n.Output[0].EndsWith("_HardSigmoid", StringComparison.Ordinal)));
+        Assert.Equal(summary.HardSwishRewritten, prepared.Graph.Node.Count(n => n.OpType == "HardSigmoid" && n.Name.EndsWith("_HardSigmoid", StringComparison.Ordinal)));
     }
 
     [Fact]
