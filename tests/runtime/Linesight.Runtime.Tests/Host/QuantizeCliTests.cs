@@ -33,6 +33,11 @@ public sealed class QuantizeCliTests : IDisposable
         Assert.True(json.RootElement.GetProperty("written").GetBoolean());
         Assert.Equal(new FileInfo(output).Length, json.RootElement.GetProperty("int8Bytes").GetInt64());
         Assert.True(json.RootElement.GetProperty("latency").GetProperty("int8Ms").GetDouble() > 0);
+        // --depthwise auto is the default: both layouts timed on the profile, the faster kept.
+        var depthwise = json.RootElement.GetProperty("depthwise");
+        var faster = depthwise.GetProperty("int8Ms").GetDouble() < depthwise.GetProperty("floatMs").GetDouble() ? "int8" : "float";
+        Assert.Equal(faster, depthwise.GetProperty("chosen").GetString());
+        Assert.Contains($"kept {faster}", r.Stdout, StringComparison.Ordinal);
         var html = File.ReadAllText(Path.ChangeExtension(report, ".html"));
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
