@@ -48,6 +48,8 @@ public sealed record QuantizeProgress(string Step, int Done, int Total);
 /// </summary>
 public static class Quantizer
 {
+    private const int MinDepthwiseRounds = 4;
+
     public static QuantizeResult Run(QuantizeRequest request, IProgress<QuantizeProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -90,7 +92,7 @@ public static class Quantizer
 
         var settings = request.Settings;
         DepthwiseChoice? depthwise = null;
-        if (settings.DepthwiseByLatency && request.LatencyRounds > 0)
+        if (settings.DepthwiseByLatency)
         {
             (settings, depthwise) = ChooseDepthwise(request, prepared, ranges, calibration.Read(0), work, Step("timing the depthwise layouts", progress));
         }
@@ -201,7 +203,8 @@ public static class Quantizer
         OnnxModelIo.SaveAtomically(asFloat.Model, floatPath);
         OnnxModelIo.SaveAtomically(QdqBuilder.Build(prepared, inInt8, ranges).Model, int8Path);
         progress?.Report((0, 1));
-        var medians = LatencyComparison.Medians([floatPath, int8Path], request.Profile, input, request.LatencyRounds, request.LatencyRunsPerVisit);
+        // A short run of its own even when the fp32/int8 comparison is skipped (--latency-rounds 0): the layout is decided by it.
+        var medians = LatencyComparison.Medians([floatPath, int8Path], request.Profile, input, Math.Max(request.LatencyRounds, MinDepthwiseRounds), request.LatencyRunsPerVisit);
         progress?.Report((1, 1));
         File.Delete(floatPath);
         File.Delete(int8Path);

@@ -12,7 +12,7 @@ namespace Linesight.Quantize.Qdq;
 /// <param name="DepthwiseByLatency">
 /// Build the model both ways (depthwise convolutions in float and in int8), time both side by side on the profile's
 /// EPs and keep the faster: which wins depends on the model and the EP (on this x86 CPU, ORT 1.31: int8 for PP-OCR
-/// det and rec, where each float depthwise island costs a Q/DQ pair and two layout transposes). Needs a latency run.
+/// det and rec, where each float depthwise island costs a Q/DQ pair and two layout transposes).
 /// </param>
 /// <param name="FloatBias">
 /// Keep Conv/Gemm biases float instead of int32 behind a DequantizeLinear. ONNX Runtime's CPU EP quantizes such a

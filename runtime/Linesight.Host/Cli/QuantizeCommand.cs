@@ -37,7 +37,7 @@ public static class QuantizeCommand
         var ops = new Option<string[]>("--ops") { Description = $"Operators to quantize (default: {string.Join(' ', QuantizationSettings.DefaultOperators.Order(StringComparer.Ordinal))}; supported: {string.Join(' ', QuantizationSettings.SupportedOperators.Order(StringComparer.Ordinal))}).", AllowMultipleArgumentsPerToken = true };
         var excludeNodes = new Option<string[]>("--exclude-nodes") { Description = "Node names to leave in float.", AllowMultipleArgumentsPerToken = true };
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
-        var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: auto (default: build both, time both on the profile, keep the faster; float when --latency-rounds 0) | float | int8.", DefaultValueFactory = _ => "auto" };
+        var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: auto (default: build both, time both on the profile, keep the faster) | float | int8.", DefaultValueFactory = _ => "auto" };
         var eval = new Option<string>("--eval") { Description = "Folder of evaluation inputs (default: the calibration folder)." };
         var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | none (default: top1 for a classification manifest, else none)." };
         var minSqnr = new Option<double?>("--min-sqnr") { Description = "Worst output SQNR (dB) the int8 model must reach." };
