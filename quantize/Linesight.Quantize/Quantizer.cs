@@ -87,6 +87,14 @@ public static class Quantizer
             throw new InputException($"manifest '{request.Manifest.Id}' names input '{unknown}', which {request.ModelPath} does not have (it has {string.Join(", ", declared)})");
         }
 
+        var named = prepared.Graph.Clone();
+        QdqBuilder.NameNodes(named);
+        var nodeNames = named.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        if (request.Settings.FloatOutputNodesOrEmpty.FirstOrDefault(n => !nodeNames.Contains(n)) is { } missing)
+        {
+            throw new ConfigurationException($"--float-output-nodes: {request.ModelPath} has no node named '{missing}'");
+        }
+
         var calibrated = Calibrator.Run(prepared, calibration, request.Calibration, work, Step("calibrating", progress));
         var ranges = calibrated.Ranges(request.Calibration);
 

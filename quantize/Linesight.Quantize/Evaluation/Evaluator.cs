@@ -62,9 +62,10 @@ internal static class Evaluator
     /// </summary>
     public static IReadOnlyList<NodeError> NodeErrors(ModelProto prepared, QdqModel qdq, SampleFolder samples, int maxSamples, string workDirectory)
     {
-        var tensors = qdq.Dequantized.Keys.Order(StringComparer.Ordinal).ToList();
+        // A float-output node's output has no pair: both graphs carry it under its own name.
+        var tensors = qdq.Dequantized.Keys.Union(qdq.NodeTensors.Values.Select(n => n.Output), StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var fp32Path = Exposed(prepared, tensors, Path.Combine(workDirectory, "errors-fp32.onnx"));
-        var int8Names = tensors.Select(t => qdq.Dequantized[t]).ToList();
+        var int8Names = tensors.Select(t => qdq.Dequantized.GetValueOrDefault(t, t)).ToList();
         var int8Path = Exposed(qdq.Model, int8Names, Path.Combine(workDirectory, "errors-int8.onnx"));
         using var fp32 = TensorSession.OpenOnCpu(fp32Path, threads: Math.Min(2, Environment.ProcessorCount));
         using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));

@@ -9,7 +9,7 @@ public sealed record QuantizedNode(string Name, string OpType);
 
 /// <summary>The int8 model and what went into it.</summary>
 /// <param name="Dequantized">Each activation with a Q/DQ pair → the name its DequantizeLinear writes.</param>
-/// <param name="NodeTensors">Each quantized node → the paired activations it reads, and the one carrying its output.</param>
+/// <param name="NodeTensors">Each quantized node → the paired activations it reads, and the one carrying its output (its own float output when it is a float-output node).</param>
 /// <param name="WeightOnly">Nodes that compute in float but store their weight int8 (depthwise convolutions).</param>
 internal sealed record QdqModel(
     ModelProto Model,
@@ -166,7 +166,10 @@ internal sealed class QdqBuilder
             {
                 pairs.Add(input);
             }
-            pairs.Add(OutputPairTensor(node, quantizedNodes));
+            if (!_settings.FloatOutputNodesOrEmpty.Contains(node.Name))
+            {
+                pairs.Add(OutputPairTensor(node, quantizedNodes));
+            }
         }
         foreach (var tensor in pairs)
         {
@@ -179,7 +182,8 @@ internal sealed class QdqBuilder
         var nodeTensors = new Dictionary<string, (string[] Inputs, string Output)>(StringComparer.Ordinal);
         foreach (var node in quantizedNodes)
         {
-            nodeTensors[node.Name] = ([.. node.Input.Where(pairs.Contains).Distinct()], OutputPairTensor(node, quantizedNodes));
+            var output = _settings.FloatOutputNodesOrEmpty.Contains(node.Name) ? node.Output[0] : OutputPairTensor(node, quantizedNodes);
+            nodeTensors[node.Name] = ([.. node.Input.Where(pairs.Contains).Distinct()], output);
         }
         // Each paired activation → the float tensor its QuantizeLinear reads.
         var floatSource = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -8,6 +8,12 @@ namespace Linesight.Quantize.Qdq;
 /// </summary>
 /// <param name="Operators">Operator types to quantize (QDQ on their activation inputs and outputs).</param>
 /// <param name="ExcludedNodes">Node names left in float (by the user, or by the mixed-precision fallback).</param>
+/// <param name="FloatOutputNodes">
+/// Node names quantized on their inputs only ("int8 in, float out"): they read the dequantized activation and an int8
+/// per-channel weight behind a DequantizeLinear, but their output gets no Q/DQ pair. Unlike an excluded node this
+/// does not stop the node feeding it from fusing into an int8 kernel; the node itself computes in float (an output
+/// head whose one uint8 range would otherwise mix unlike channels, e.g. M-LSD's scores and offsets).
+/// </param>
 /// <param name="DepthwiseInFloat">Leave grouped convolutions with one input channel per group in float: ONNX Runtime's int8 depthwise kernel is slower than its fp32 one on x86.</param>
 /// <param name="DepthwiseByLatency">
 /// Build the model both ways (depthwise convolutions in float and in int8), time both side by side on the profile's
@@ -29,7 +35,8 @@ public sealed record QuantizationSettings(
     bool DepthwiseInFloat = true,
     bool FloatBias = false,
     double? PerTensorWithinDb = null,
-    bool DepthwiseByLatency = false)
+    bool DepthwiseByLatency = false,
+    IReadOnlySet<string>? FloatOutputNodes = null)
 {
     /// <summary>Operators every preset can quantize.</summary>
     public static IReadOnlySet<string> SupportedOperators { get; } = new HashSet<string>(StringComparer.Ordinal)
@@ -46,6 +53,8 @@ public sealed record QuantizationSettings(
     public IReadOnlySet<string> OperatorsOrDefault => Operators ?? DefaultOperators;
 
     public IReadOnlySet<string> ExcludedNodesOrEmpty => ExcludedNodes ?? new HashSet<string>(StringComparer.Ordinal);
+
+    public IReadOnlySet<string> FloatOutputNodesOrEmpty => FloatOutputNodes ?? new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
     /// The settings <paramref name="profile"/> asks for: its quantization preset, and float biases when the CPU EP

@@ -30,12 +30,14 @@ public static class QuantizeCommand
         var manifest = new Option<string>("--manifest") { Description = "Model manifest (default: NAME.manifest.json beside the model, or a built-in one pinning its hash)." };
         var profile = new Option<string>("--profile") { Description = "Device profile whose quantization preset sets the defaults and whose EP the latency is measured on.", DefaultValueFactory = _ => "generic-x64-cpu" };
         var method = new Option<string>("--method") { Description = "Activation range: minmax | percentile | entropy.", DefaultValueFactory = _ => "minmax" };
+        var percentile = new Option<double?>("--percentile") { Description = "With --method percentile: the share of values (%) the range keeps (default 99.999)." };
         var perChannel = new Option<bool?>("--per-channel") { Description = "Per-channel weights (default: the preset's)." };
         var activationType = new Option<string>("--activation-type") { Description = "uint8 | int8 | uint16 (default: the preset's)." };
         var weightType = new Option<string>("--weight-type") { Description = "int8 | uint8 (default: the preset's)." };
         var perTensorWithin = new Option<double?>("--per-tensor-within") { Description = "With per-channel weights: one scale for a whole weight whose per-tensor rounding is at most this many dB (weight SQNR) worse (smaller file)." };
         var ops = new Option<string[]>("--ops") { Description = $"Operators to quantize (default: {string.Join(' ', QuantizationSettings.DefaultOperators.Order(StringComparer.Ordinal))}; supported: {string.Join(' ', QuantizationSettings.SupportedOperators.Order(StringComparer.Ordinal))}).", AllowMultipleArgumentsPerToken = true };
         var excludeNodes = new Option<string[]>("--exclude-nodes") { Description = "Node names to leave in float.", AllowMultipleArgumentsPerToken = true };
+        var floatOutputNodes = new Option<string[]>("--float-output-nodes") { Description = "Node names quantized on their inputs and weights only: their output stays float (no Q/DQ), so the node feeding them still fuses (e.g. an output head).", AllowMultipleArgumentsPerToken = true };
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
         var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: auto (default: build both, time both on the profile, keep the faster) | float | int8.", DefaultValueFactory = _ => "auto" };
         var eval = new Option<string>("--eval") { Description = "Folder of evaluation inputs (default: the calibration folder)." };
@@ -49,21 +51,21 @@ public static class QuantizeCommand
         var command = new Command("quantize", "Static int8 QDQ quantization with calibration and an accuracy/speed report.")
         {
             model, calibration, output, manifest, profile, method, perChannel, activationType, weightType, perTensorWithin, ops, excludeNodes, excludeOps,
-            depthwise, eval, agreement, minSqnr, minAgreement, force, latencyRounds, report, json,
+            depthwise, eval, agreement, minSqnr, minAgreement, force, latencyRounds, report, json, floatOutputNodes, percentile,
         };
         command.SetAction((parse, _) => CliOutcome.GuardAsync("quantize", () => Task.FromResult(Run(
             new Arguments(parse.GetRequiredValue(model), parse.GetRequiredValue(calibration), parse.GetRequiredValue(output), parse.GetValue(manifest),
                 parse.GetRequiredValue(profile), parse.GetRequiredValue(method), parse.GetValue(perChannel), parse.GetValue(activationType), parse.GetValue(weightType),
                 parse.GetValue(perTensorWithin), parse.GetValue(ops), parse.GetValue(excludeNodes) ?? [], parse.GetValue(excludeOps) ?? [], parse.GetRequiredValue(depthwise), parse.GetValue(eval),
                 parse.GetValue(agreement), parse.GetValue(minSqnr), parse.GetValue(minAgreement), parse.GetValue(force), parse.GetValue(latencyRounds),
-                parse.GetValue(report), parse.GetValue(json))))));
+                parse.GetValue(report), parse.GetValue(json), parse.GetValue(floatOutputNodes) ?? [], parse.GetValue(percentile))))));
         return command;
     }
 
     private sealed record Arguments(
         string Model, string Calibration, string Output, string? Manifest, string Profile, string Method, bool? PerChannel, string? ActivationType,
         string? WeightType, double? PerTensorWithin, string[]? Ops, string[] ExcludeNodes, string[] ExcludeOps, string Depthwise, string? Eval, string? Agreement,
-        double? MinSqnr, double? MinAgreement, bool Force, int LatencyRounds, string? Report, bool Json);
+        double? MinSqnr, double? MinAgreement, bool Force, int LatencyRounds, string? Report, bool Json, string[] FloatOutputNodes, double? Percentile);
 
     private static int Run(Arguments a)
     {
@@ -93,6 +95,7 @@ public static class QuantizeCommand
                 : throw new ConfigurationException($"--per-tensor-within: {a.PerTensorWithin} is out of range 0..100 dB"),
             Operators = operators,
             ExcludedNodes = a.ExcludeNodes.ToHashSet(StringComparer.Ordinal),
+            FloatOutputNodes = a.FloatOutputNodes.ToHashSet(StringComparer.Ordinal),
             DepthwiseInFloat = a.Depthwise switch
             {
                 "float" or "auto" => true,
@@ -108,6 +111,10 @@ public static class QuantizeCommand
             "entropy" => CalibrationMethod.Entropy,
             _ => throw new ConfigurationException($"--method: '{a.Method}' is not minmax, percentile or entropy"),
         };
+        if (a.Percentile is { } share && (method != CalibrationMethod.Percentile || share is not (> 50 and <= 100)))
+        {
+            throw new ConfigurationException($"--percentile: {share} needs --method percentile and a value in (50, 100]");
+        }
         var agreement = a.Agreement switch
         {
             null => file.Manifest.Outputs.Any(o => o.Postprocess is ClassificationSpec) ? AgreementKind.Top1 : AgreementKind.None,
@@ -128,7 +135,7 @@ public static class QuantizeCommand
         }
 
         var request = new QuantizeRequest(Path.GetFullPath(a.Model), file.Manifest, a.Calibration, a.Output, profile, settings,
-            new CalibrationOptions(method), a.Eval, agreement, a.MinSqnr, a.MinAgreement, a.Force, a.LatencyRounds);
+            a.Percentile is { } kept ? new CalibrationOptions(method, kept) : new CalibrationOptions(method), a.Eval, agreement, a.MinSqnr, a.MinAgreement, a.Force, a.LatencyRounds);
         var surface = ConsoleSurface.ForStandardError();
         QuantizeResult result;
         try

@@ -66,6 +66,24 @@ public sealed class TensorSession : IDisposable
         using var session = Open(modelPath, options);
     }
 
+    /// <summary>
+    /// The graph the CPU EP actually runs at one thread (every optimisation, QDQ fusion included) written to
+    /// <paramref name="outputPath"/>: which nodes became QLinearConv and which Q/DQ stayed. For inspection only; the
+    /// file may hold CPU-specific contrib ops.
+    /// </summary>
+    public static void SaveCpuOptimized(string modelPath, string outputPath)
+    {
+        _ = OnnxRuntimeInfo.Environment();
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            OptimizedModelFilePath = outputPath,
+            IntraOpNumThreads = 1,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        using var session = Open(modelPath, options);
+    }
+
     private static TensorSession Open(string modelPath, SessionOptions options)
     {
         try

@@ -75,10 +75,12 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
 
     /// <remarks>
     /// M-LSD tiny misses the 95 % (segments within 2 px) with every convolution quantized (83 %): the stem
-    /// (the first four convolutions, whose int8 rounding costs the endpoint offsets 7 dB) and the 1×1 output head
-    /// are what it cannot lose. This is the layout docs/benchmarks.md measured for it: those five stay float (0.7 % of
-    /// the weights), everything else is U8S8. The automatic mixed precision reaches 95 % too, but by leaving 17 nodes
-    /// in float (48 % of fp32 in size, slower than fp32).
+    /// (whose int8 rounding, its first depthwise convolution above all, costs the endpoint offsets 7 dB) and the 1×1
+    /// output head are what it cannot lose. The layout docs/quantize.md gives for it: the first three convolutions
+    /// float, the head "int8 in, float out" (so the 3×3 convolution feeding it still fuses into an int8 kernel), ranges
+    /// at the 99.99th percentile; everything else U8S8. 95.4 % here at about 0.5× fp32; the margin is thin
+    /// (docs/benchmarks.md: 90–97 % on other rendered sets). The automatic mixed precision reaches 95 % too, but by
+    /// leaving 17 nodes in float (48 % of fp32 in size, slower than fp32).
     /// </remarks>
     [Fact]
     public async Task Line_detector_matches_at_least_95_percent_of_segments_within_2_px()
@@ -86,23 +88,27 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         using var temp = new TempDir();
         RenderedSets.Outlines(temp.Sub("calibration"), 16, seed: 7);
         RenderedSets.Outlines(temp.Sub("eval"), 12, seed: 8);
-        var stemAndHead = new HashSet<string>(StringComparer.Ordinal) { "Conv__220", "Conv__221", "Conv__222", "Conv__223", "Conv__294" };
+        var stem = new HashSet<string>(StringComparer.Ordinal) { "Conv__220", "Conv__221", "Conv__222" };
+        var head = new HashSet<string>(StringComparer.Ordinal) { "Conv__294" };
         var result = await QuantizeAsync(temp, Models.LineDetector, Models.LineDetectorManifest, AgreementKind.LineSegments, minAgreement: 0.95,
-            Settings with { ExcludedNodes = stemAndHead });
+            Settings with { ExcludedNodes = stem, FloatOutputNodes = head }, new CalibrationOptions(CalibrationMethod.Percentile, 99.99));
 
         Assert.Single(result.Report.Attempts);
         Assert.True(result.TargetMet);
         Assert.True(result.Report.AgreementCompared >= 40, $"only {result.Report.AgreementCompared} segments compared");
         Assert.True(result.Report.AgreementRate >= 0.95, $"segment agreement {result.Report.AgreementRate:P2}");
+        Assert.Equal(stem.Order(StringComparer.Ordinal), result.Report.LeftInFloat.Where(n => n.Value == "excluded").Select(n => n.Key).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("Conv__294", result.Report.LeftInFloat.Keys);
     }
 
     /// <summary>Quantizes, then checks what every quantized model must be: checker-clean, runnable, ≤ 30 % of fp32, reported.</summary>
-    private async Task<QuantizeResult> QuantizeAsync(TempDir temp, string model, ModelManifest manifest, AgreementKind agreement, double? minAgreement, QuantizationSettings? settings = null)
+    private async Task<QuantizeResult> QuantizeAsync(TempDir temp, string model, ModelManifest manifest, AgreementKind agreement, double? minAgreement, QuantizationSettings? settings = null,
+        CalibrationOptions? calibration = null)
     {
         const double MaxSizeRatio = 0.30;
         var output = temp.File("int8.onnx");
         var request = new QuantizeRequest(model, manifest, Path.Combine(temp.Path, "calibration"), output, Simulated,
-            settings ?? Settings, new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
+            settings ?? Settings, calibration ?? new CalibrationOptions(), Path.Combine(temp.Path, "eval"), agreement,
             MinAgreement: minAgreement, LatencyRounds: LatencyRounds, LatencyRunsPerVisit: LatencyRounds > 2 ? 3 : 1);
         var steps = new List<string>();
         var clock = System.Diagnostics.Stopwatch.StartNew();

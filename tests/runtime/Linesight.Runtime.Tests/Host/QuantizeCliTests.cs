@@ -67,4 +67,20 @@ public sealed class QuantizeCliTests : IDisposable
         Assert.Equal($"linesight quantize: {empty}: calibration folder is empty; put images the model's input 'x' takes in it", r.Stderr.Trim());
         Assert.False(File.Exists(output));
     }
+
+    [Theory]
+    [InlineData("--float-output-nodes", "NoSuchConv")]
+    [InlineData("--percentile", "99.99")]
+    public async Task A_float_output_node_the_model_lacks_or_a_percentile_without_its_method_is_one_line_and_exit_2(string option, string value)
+    {
+        var output = Path.Combine(_dir.Path, "never.onnx");
+        var r = await Cli.RunAsync(Args(output, option, value), Wait);
+
+        Assert.Equal(2, r.ExitCode);
+        var expected = option == "--percentile"
+            ? "linesight quantize: --percentile: 99.99 needs --method percentile and a value in (50, 100]"
+            : $"linesight quantize: --float-output-nodes: {Repo.OrientationModel} has no node named 'NoSuchConv'";
+        Assert.Equal(expected, r.Stderr.Trim());
+        Assert.False(File.Exists(output));
+    }
 }
