@@ -39,7 +39,7 @@ public static class QuantizeCommand
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
         var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: float (default on CPU: faster) | int8.", DefaultValueFactory = _ => "float" };
         var eval = new Option<string>("--eval") { Description = "Folder of evaluation inputs (default: the calibration folder)." };
-        var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | none (default: top1 for a classification manifest, else none)." };
+        var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | voice-activity | none (default: top1 for a classification manifest, voice-activity for a voice-activity one, else none)." };
         var minSqnr = new Option<double?>("--min-sqnr") { Description = "Worst output SQNR (dB) the int8 model must reach." };
         var minAgreement = new Option<double?>("--min-agreement") { Description = "Task agreement (0..1) the int8 model must reach." };
         var force = new Option<bool>("--force") { Description = "Write the model even when a target is missed." };
@@ -109,13 +109,16 @@ public static class QuantizeCommand
         };
         var agreement = a.Agreement switch
         {
-            null => file.Manifest.Outputs.Any(o => o.Postprocess is ClassificationSpec) ? AgreementKind.Top1 : AgreementKind.None,
+            null => file.Manifest.Outputs.Any(o => o.Postprocess is ClassificationSpec) ? AgreementKind.Top1
+                : file.Manifest.Outputs.Any(o => o.Postprocess is VoiceActivitySpec) ? AgreementKind.VoiceActivity
+                : AgreementKind.None,
             "top1" => AgreementKind.Top1,
             "ctc-text" => AgreementKind.CtcText,
             "mask" => AgreementKind.Mask,
             "line-segments" => AgreementKind.LineSegments,
+            "voice-activity" => AgreementKind.VoiceActivity,
             "none" => AgreementKind.None,
-            _ => throw new ConfigurationException($"--agreement: '{a.Agreement}' is not top1, ctc-text, mask, line-segments or none"),
+            _ => throw new ConfigurationException($"--agreement: '{a.Agreement}' is not top1, ctc-text, mask, line-segments, voice-activity or none"),
         };
         if (a.MinAgreement is not null && agreement == AgreementKind.None)
         {
