@@ -49,6 +49,7 @@ internal static class ModelPreparer
         prepared.ProducerVersion = model.ProducerVersion;
         var folded = ConvAffineFolding.Apply(prepared.Graph);
         FlushDenormals(prepared.Graph);
+        _ = SubgraphConstantSharing.Apply(prepared.Graph);
         RemoveUnusedInitializers(prepared.Graph);
         var path = Path.Combine(workDirectory, "prepared.onnx");
         OnnxModelIo.SaveAtomically(prepared, path);

@@ -29,9 +29,9 @@ public sealed class AudioAndSensorQuantizationTests(ITestOutputHelper log) : IDi
 
     /// <remarks>
     /// 95 %: Silero's probability crosses 0.5 within a window or two of each speech onset and offset, and a window whose
-    /// fp32 probability sits near 0.5 can flip either way; measured 98.5 % on these takes. Size: only the six top-level
-    /// convolutions are quantized; the LSTM (inside If branches) stays float, so the 30 % size target is out of reach
-    /// for this model and is not asserted; the report gives the size and the latency honestly.
+    /// fp32 probability sits near 0.5 can flip either way; measured 98.2 % on these takes. Size: only the six top-level
+    /// convolutions are quantized; the LSTM (inside If branches) stays float, so the 30 % is out of reach for
+    /// this model (its float LSTM alone is 41 % of the fp32 file); 60 % is asserted. Latency is reported, not asserted.
     /// </remarks>
     [Fact]
     public async Task Silero_vad_quantizes_its_convolutions_and_keeps_its_speech_decisions()
@@ -60,7 +60,9 @@ public sealed class AudioAndSensorQuantizationTests(ITestOutputHelper log) : IDi
         Assert.Null(await PythonOnnx.CheckAsync(output));
         var int8Model = OnnxModelIo.Load(output);
         Assert.Contains(int8Model.Graph.Node, n => n.OpType == "If" && n.Attribute.Any(a => a.G?.Node.Any(b => b.OpType == "LSTM") == true));
-        Assert.True(report.Int8Bytes < report.Fp32Bytes, $"int8 is {report.SizeRatio:P1} of fp32");
+        // The float LSTM (2 × 512 × 128 weights, 41 % of the fp32 file) is stored once, shared by both If branches: the
+        // file is the int8 convolutions plus that (58 % measured); without the sharing preparation does, it was 98.5 %.
+        Assert.True(report.Int8Bytes <= 0.6 * report.Fp32Bytes, $"int8 is {report.SizeRatio:P1} of fp32");
         if (report.Latency is { Int8IsFaster: false })
         {
             Assert.Contains(report.Notes, n => n.Contains("not faster", StringComparison.Ordinal));
