@@ -25,7 +25,7 @@ public static class QuantizeCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "fp32 ONNX model.", Required = true };
-        var calibration = new Option<string>("--calibration") { Description = "Folder of calibration inputs (images), read through the model's manifest.", Required = true };
+        var calibration = new Option<string>("--calibration") { Description = "Folder of calibration inputs (images, WAV files, sensor CSV windows; see docs/quantize.md), read through the model's manifest.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write the int8 model.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Model manifest (default: NAME.manifest.json beside the model, or a built-in one pinning its hash)." };
         var profile = new Option<string>("--profile") { Description = "Device profile whose quantization preset sets the defaults and whose EP the latency is measured on.", DefaultValueFactory = _ => "generic-x64-cpu" };
