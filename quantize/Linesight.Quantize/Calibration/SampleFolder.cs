@@ -201,16 +201,7 @@ public sealed class SampleFolder
         {
             var (audio, shape) = _audio!.Value;
             inputs.Add(new TensorInput(audio.Name, shape, _windows.Read(index)));
-            foreach (var (name, output, stateShape) in _states)
-            {
-                var size = (int)stateShape.Aggregate(1L, (a, b) => a * b);
-                var values = producedState is not null && producedState.TryGetValue(output, out var produced) ? produced : new float[size];
-                if (values.Length != size)
-                {
-                    throw new ModelException($"state output '{output}' has {values.Length} values but input '{name}' takes {size} ([{string.Join(',', stateShape)}])");
-                }
-                inputs.Add(new TensorInput(name, stateShape, values));
-            }
+            inputs.AddRange(_states.Select(state => State(state, producedState)));
         }
         if (_image is not null)
         {
@@ -227,6 +218,25 @@ public sealed class SampleFolder
         }
         inputs.AddRange(_constants);
         return inputs;
+    }
+
+    /// <summary><paramref name="inputs"/> (one sample, already read) with the state inputs taking <paramref name="producedState"/> instead.</summary>
+    public IReadOnlyList<TensorInput> WithState(IReadOnlyList<TensorInput> inputs, IReadOnlyDictionary<string, float[]>? producedState)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return _states.Count == 0 ? inputs
+            : [.. inputs.Select(i => _states.Any(s => s.Name == i.Name) ? State(_states.First(s => s.Name == i.Name), producedState) : i)];
+    }
+
+    private static TensorInput State((string Name, string Output, long[] Shape) state, IReadOnlyDictionary<string, float[]>? producedState)
+    {
+        var size = (int)state.Shape.Aggregate(1L, (a, b) => a * b);
+        var values = producedState is not null && producedState.TryGetValue(state.Output, out var produced) ? produced : new float[size];
+        if (values.Length != size)
+        {
+            throw new ModelException($"state output '{state.Output}' has {values.Length} values but input '{state.Name}' takes {size} ([{string.Join(',', state.Shape)}])");
+        }
+        return new TensorInput(state.Name, state.Shape, values);
     }
 
     private static Frame Decode(string path)

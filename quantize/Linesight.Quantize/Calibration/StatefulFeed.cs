@@ -13,14 +13,17 @@ internal sealed class StatefulFeed(SampleFolder samples)
     private readonly Dictionary<string, float[]> _produced = new(StringComparer.Ordinal);
     private int _next = -1;
 
-    /// <summary>The inputs of sample <paramref name="index"/>, with the state carried from the previous run of this feed.</summary>
-    public IReadOnlyList<TensorInput> Inputs(int index)
+    /// <summary>
+    /// The inputs of sample <paramref name="index"/>, with the state carried from the previous run of this feed;
+    /// <paramref name="alreadyRead"/> (the same sample read by another feed) saves decoding it again.
+    /// </summary>
+    public IReadOnlyList<TensorInput> Inputs(int index, IReadOnlyList<TensorInput>? alreadyRead = null)
     {
         if (index != _next || samples.StartsStream(index))
         {
             _produced.Clear();
         }
-        return samples.Read(index, _produced);
+        return alreadyRead is null ? samples.Read(index, _produced) : samples.WithState(alreadyRead, _produced);
     }
 
     /// <summary>Runs sample <paramref name="index"/>; returns <paramref name="outputNames"/> (all outputs when null) and keeps the state outputs for the next window.</summary>

@@ -49,7 +49,7 @@ internal static class Evaluator
         {
             var inputs = fp32Feed.Inputs(i);
             var reference = fp32Feed.Run(fp32, i, inputs, names);
-            var quantized = int8Feed.Run(int8, i, names);
+            var quantized = int8Feed.Run(int8, i, int8Feed.Inputs(i, inputs), names);
             for (var o = 0; o < names.Count; o++)
             {
                 errors[names[o]].Add(reference[o].Values, quantized[o].Values);
@@ -79,8 +79,9 @@ internal static class Evaluator
         var (fp32Feed, int8Feed) = (new StatefulFeed(samples), new StatefulFeed(samples));
         for (var i = 0; i < Math.Min(maxSamples, samples.Count); i++)
         {
-            var reference = fp32Feed.Run(fp32, i, tensors);
-            var quantized = int8Feed.Run(int8, i, int8Names);
+            var inputs = fp32Feed.Inputs(i);
+            var reference = fp32Feed.Run(fp32, i, inputs, tensors);
+            var quantized = int8Feed.Run(int8, i, int8Feed.Inputs(i, inputs), int8Names);
             for (var t = 0; t < tensors.Count; t++)
             {
                 errors[tensors[t]].Add(reference[t].Values, quantized[t].Values);
