@@ -42,13 +42,6 @@ internal sealed class AudioWindows
     /// <summary>Whether window <paramref name="index"/> is the first of its file (where the runtime's state starts at zero).</summary>
     public bool StartsFile(int index) => Array.BinarySearch(_firstWindow, index) >= 0;
 
-    /// <summary>The file and window-in-file of <paramref name="index"/>, for messages.</summary>
-    public string Describe(int index)
-    {
-        var file = FileOf(index);
-        return $"{_files[file]} window {index - _firstWindow[file]}";
-    }
-
     /// <summary>Context + window samples of window <paramref name="index"/>.</summary>
     public float[] Read(int index)
     {

@@ -59,9 +59,6 @@ public sealed class SampleFolder
     /// <summary>Whether sample <paramref name="index"/> starts a stream (the first window of a file): its state inputs are zeros.</summary>
     public bool StartsStream(int index) => _windows?.StartsFile(index) ?? true;
 
-    /// <summary>The file (and window) of sample <paramref name="index"/>, for messages.</summary>
-    public string Describe(int index) => _windows?.Describe(index) ?? Files[index];
-
     /// <summary>
     /// Opens <paramref name="directory"/> for a model described by <paramref name="manifest"/>; <paramref name="role"/>
     /// ("calibration", "eval") names the set in errors. <paramref name="inputShapes"/> are the model's declared input
