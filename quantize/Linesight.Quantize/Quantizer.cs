@@ -57,8 +57,10 @@ public static class Quantizer
         {
             throw new InputException($"{request.ModelPath}: model file does not exist");
         }
-        var calibration = SampleFolder.Open(request.CalibrationDirectory, request.Manifest, "calibration");
-        var eval = request.EvalDirectory is { } evalDirectory ? SampleFolder.Open(evalDirectory, request.Manifest, "eval") : calibration;
+        // Only a model with more than an image input needs its declared shapes (state inputs, a scalar constant).
+        var shapes = request.Manifest.Inputs.All(i => i.Modality == InputModality.Image) ? null : ModelInputShapes.Read(request.ModelPath);
+        var calibration = SampleFolder.Open(request.CalibrationDirectory, request.Manifest, "calibration", inputShapes: shapes);
+        var eval = request.EvalDirectory is { } evalDirectory ? SampleFolder.Open(evalDirectory, request.Manifest, "eval", inputShapes: shapes) : calibration;
         // A sample the manifest cannot read is refused before any work.
         _ = calibration.Read(0);
 
@@ -117,7 +119,7 @@ public static class Quantizer
         {
             qdq = QdqBuilder.Build(prepared, settings with { ExcludedNodes = excluded }, ranges);
             OnnxModelIo.SaveAtomically(qdq.Model, int8Path);
-            accuracy = Evaluator.CompareOutputs(request.ModelPath, int8Path, eval, request.Agreement, Step($"evaluating attempt {attempt}", progress));
+            accuracy = Evaluator.CompareOutputs(request.ModelPath, int8Path, eval, request.Agreement, Step($"evaluating attempt {attempt}", progress), VoiceThreshold(request.Manifest));
             met = Meets(request, accuracy);
             attempts.Add(new AttemptReport(attempt, qdq.Quantized.Count, [.. excluded.Order(StringComparer.Ordinal)], accuracy.WorstSqnr, accuracy.AgreementRate, met));
             nodeErrors = qdq.Quantized.Count == 0 ? [] : Evaluator.NodeErrors(prepared, qdq, eval, request.NodeErrorSamples, work);
@@ -220,6 +222,9 @@ public static class Quantizer
             ? (inInt8, new DepthwiseChoice(medians[0], medians[1], "int8"))
             : (inFloat, new DepthwiseChoice(medians[0], medians[1], "float"));
     }
+
+    private static double VoiceThreshold(ModelManifest manifest)
+        => manifest.Outputs.Select(o => o.Postprocess).OfType<VoiceActivitySpec>().FirstOrDefault()?.Threshold ?? new VoiceActivitySpec().Threshold;
 
     private static bool Meets(QuantizeRequest request, AccuracyResult accuracy)
         => (request.MinSqnr is not { } sqnr || accuracy.WorstSqnr >= sqnr)

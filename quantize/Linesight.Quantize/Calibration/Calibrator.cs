@@ -38,14 +38,15 @@ internal static class Calibrator
         var statistics = new Dictionary<string, TensorStatistics>(StringComparer.Ordinal);
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var floats = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < samples.Files.Count; i++)
+        var feed = new StatefulFeed(samples);
+        for (var i = 0; i < samples.Count; i++)
         {
-            var inputs = samples.Read(i);
-            foreach (var input in inputs)
+            var inputs = feed.Inputs(i);
+            foreach (var input in inputs.Where(input => input.IsFloat))
             {
                 Fold(input.Name, input.Shape, input.Values);
             }
-            foreach (var output in session.Run(inputs))
+            foreach (var output in feed.Run(session, i, inputs, null))
             {
                 if (output.Values is { } values)
                 {
@@ -56,9 +57,9 @@ internal static class Calibrator
                     shapes.TryAdd(output.Name, output.Shape);
                 }
             }
-            progress?.Report((i + 1, samples.Files.Count));
+            progress?.Report((i + 1, samples.Count));
         }
-        return new CalibrationResult(statistics, shapes, floats, samples.Files.Count);
+        return new CalibrationResult(statistics, shapes, floats, samples.Count);
 
         void Fold(string name, long[] shape, float[] values)
         {

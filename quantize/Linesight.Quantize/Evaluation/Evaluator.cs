@@ -33,27 +33,34 @@ public sealed record AccuracyResult(IReadOnlyList<OutputAccuracy> Outputs, Agree
 
 internal static class Evaluator
 {
-    public static AccuracyResult CompareOutputs(string fp32Path, string int8Path, SampleFolder samples, AgreementKind kind, IProgress<(int Done, int Total)>? progress)
+    /// <summary>
+    /// int8 against fp32 over every sample; a stateful model carries each model's own state from window to window,
+    /// as each would run on the device. <paramref name="voiceActivityThreshold"/> is the manifest's speech threshold.
+    /// </summary>
+    public static AccuracyResult CompareOutputs(string fp32Path, string int8Path, SampleFolder samples, AgreementKind kind, IProgress<(int Done, int Total)>? progress, double voiceActivityThreshold = 0.5)
     {
         using var fp32 = TensorSession.OpenOnCpu(fp32Path, threads: Math.Min(2, Environment.ProcessorCount));
         using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));
         var names = fp32.Outputs.Where(o => o.IsFloat).Select(o => o.Name).ToList();
         var errors = names.ToDictionary(n => n, _ => new SignalError(), StringComparer.Ordinal);
         long agree = 0, total = 0;
-        for (var i = 0; i < samples.Files.Count; i++)
+        var (fp32Feed, int8Feed) = (new StatefulFeed(samples), new StatefulFeed(samples));
+        for (var i = 0; i < samples.Count; i++)
         {
-            var inputs = samples.Read(i);
-            var reference = fp32.Run(inputs, names);
-            var quantized = int8.Run(inputs, names);
+            var inputs = fp32Feed.Inputs(i);
+            var reference = fp32Feed.Run(fp32, i, inputs, names);
+            var quantized = int8Feed.Run(int8, i, int8Feed.Inputs(i, inputs), names);
             for (var o = 0; o < names.Count; o++)
             {
                 errors[names[o]].Add(reference[o].Values, quantized[o].Values);
             }
-            var (a, t) = TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape);
+            var (a, t) = kind == AgreementKind.VoiceActivity
+                ? VoiceActivityAgreement.Count(reference[0], quantized[0], voiceActivityThreshold)
+                : TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape);
             (agree, total) = (agree + a, total + t);
-            progress?.Report((i + 1, samples.Files.Count));
+            progress?.Report((i + 1, samples.Count));
         }
-        return new AccuracyResult([.. names.Select(n => new OutputAccuracy(n, errors[n].Sqnr, errors[n].Cosine))], kind, agree, total, samples.Files.Count);
+        return new AccuracyResult([.. names.Select(n => new OutputAccuracy(n, errors[n].Sqnr, errors[n].Cosine))], kind, agree, total, samples.Count);
     }
 
     /// <summary>
@@ -70,11 +77,12 @@ internal static class Evaluator
         using var fp32 = TensorSession.OpenOnCpu(fp32Path, threads: Math.Min(2, Environment.ProcessorCount));
         using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));
         var errors = tensors.ToDictionary(t => t, _ => new SignalError(), StringComparer.Ordinal);
-        for (var i = 0; i < Math.Min(maxSamples, samples.Files.Count); i++)
+        var (fp32Feed, int8Feed) = (new StatefulFeed(samples), new StatefulFeed(samples));
+        for (var i = 0; i < Math.Min(maxSamples, samples.Count); i++)
         {
-            var inputs = samples.Read(i);
-            var reference = fp32.Run(inputs, tensors);
-            var quantized = int8.Run(inputs, int8Names);
+            var inputs = fp32Feed.Inputs(i);
+            var reference = fp32Feed.Run(fp32, i, inputs, tensors);
+            var quantized = int8Feed.Run(int8, i, int8Feed.Inputs(i, inputs), int8Names);
             for (var t = 0; t < tensors.Count; t++)
             {
                 errors[tensors[t]].Add(reference[t].Values, quantized[t].Values);
@@ -96,14 +104,21 @@ internal static class Evaluator
         ModelProto prepared, string preparedPath, QdqModel full, QuantizationSettings settings, IReadOnlyDictionary<string, (float Min, float Max)> ranges,
         SampleFolder samples, int maxSamples, string workDirectory, IProgress<(int Done, int Total)>? progress)
     {
-        var count = Math.Min(maxSamples, samples.Files.Count);
-        var inputs = Enumerable.Range(0, count).Select(samples.Read).ToList();
+        var count = Math.Min(maxSamples, samples.Count);
         List<string> names;
-        List<IReadOnlyList<TensorValue>> references;
+        var inputs = new List<IReadOnlyList<TensorInput>>();
+        var references = new List<IReadOnlyList<TensorValue>>();
         using (var fp32 = TensorSession.OpenOnCpu(preparedPath, threads: Math.Min(2, Environment.ProcessorCount)))
         {
             names = [.. fp32.Outputs.Where(o => o.IsFloat).Select(o => o.Name)];
-            references = [.. inputs.Select(i => fp32.Run(i, names))];
+            // A stateful model's windows take fp32's carried state here, for every candidate alike: this ranks nodes by
+            // the error they add to one window, not by how it accumulates (CompareOutputs judges that).
+            var feed = new StatefulFeed(samples);
+            for (var i = 0; i < count; i++)
+            {
+                inputs.Add(feed.Inputs(i));
+                references.Add(feed.Run(fp32, i, inputs[i], names));
+            }
         }
         // Weight-only nodes (depthwise convolutions storing int8 weights) are candidates too: their rounded weights
         // alone can cost a network with re-parameterised kernels (PP-OCRv4 rec) most of its accuracy.

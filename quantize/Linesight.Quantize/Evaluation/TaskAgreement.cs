@@ -19,6 +19,9 @@ public enum AgreementKind
 
     /// <summary>M-LSD line segments: an fp32 segment matches when an int8 one has both endpoints within 2 px.</summary>
     LineSegments,
+
+    /// <summary>Voice activity (Silero VAD): the same speech / no-speech decision per window at the manifest's threshold.</summary>
+    VoiceActivity,
 }
 
 /// <summary>Counts agreeing items between the fp32 and int8 outputs of one run.</summary>

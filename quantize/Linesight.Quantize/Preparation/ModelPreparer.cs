@@ -51,6 +51,7 @@ internal static class ModelPreparer
         var folded = ConvAffineFolding.Apply(prepared.Graph);
         var hardSwish = HardSwishRewrite.Apply(prepared.Graph);
         FlushDenormals(prepared.Graph);
+        _ = SubgraphConstantSharing.Apply(prepared.Graph);
         RemoveUnusedInitializers(prepared.Graph);
         var path = Path.Combine(workDirectory, "prepared.onnx");
         OnnxModelIo.SaveAtomically(prepared, path);

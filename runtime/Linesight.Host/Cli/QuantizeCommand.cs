@@ -25,7 +25,7 @@ public static class QuantizeCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "fp32 ONNX model.", Required = true };
-        var calibration = new Option<string>("--calibration") { Description = "Folder of calibration inputs (images), read through the model's manifest.", Required = true };
+        var calibration = new Option<string>("--calibration") { Description = "Folder of calibration inputs (images, WAV files, sensor CSV windows; see docs/quantize.md), read through the model's manifest.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write the int8 model.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Model manifest (default: NAME.manifest.json beside the model, or a built-in one pinning its hash)." };
         var profile = new Option<string>("--profile") { Description = "Device profile whose quantization preset sets the defaults and whose EP the latency is measured on.", DefaultValueFactory = _ => "generic-x64-cpu" };
@@ -41,7 +41,7 @@ public static class QuantizeCommand
         var excludeOps = new Option<string[]>("--exclude-ops") { Description = "Operator types to leave in float.", AllowMultipleArgumentsPerToken = true };
         var depthwise = new Option<string>("--depthwise") { Description = "Depthwise convolutions: auto (default: build both, time both on the profile, keep the faster) | float | int8.", DefaultValueFactory = _ => "auto" };
         var eval = new Option<string>("--eval") { Description = "Folder of evaluation inputs (default: the calibration folder)." };
-        var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | none (default: top1 for a classification manifest, else none)." };
+        var agreement = new Option<string>("--agreement") { Description = "Task agreement: top1 | ctc-text | mask | line-segments | voice-activity | none (default: top1 for a classification manifest, voice-activity for a voice-activity one, else none)." };
         var minSqnr = new Option<double?>("--min-sqnr") { Description = "Worst output SQNR (dB) the int8 model must reach." };
         var minAgreement = new Option<double?>("--min-agreement") { Description = "Task agreement (0..1) the int8 model must reach." };
         var force = new Option<bool>("--force") { Description = "Write the model even when a target is missed." };
@@ -117,13 +117,16 @@ public static class QuantizeCommand
         }
         var agreement = a.Agreement switch
         {
-            null => file.Manifest.Outputs.Any(o => o.Postprocess is ClassificationSpec) ? AgreementKind.Top1 : AgreementKind.None,
+            null => file.Manifest.Outputs.Any(o => o.Postprocess is ClassificationSpec) ? AgreementKind.Top1
+                : file.Manifest.Outputs.Any(o => o.Postprocess is VoiceActivitySpec) ? AgreementKind.VoiceActivity
+                : AgreementKind.None,
             "top1" => AgreementKind.Top1,
             "ctc-text" => AgreementKind.CtcText,
             "mask" => AgreementKind.Mask,
             "line-segments" => AgreementKind.LineSegments,
+            "voice-activity" => AgreementKind.VoiceActivity,
             "none" => AgreementKind.None,
-            _ => throw new ConfigurationException($"--agreement: '{a.Agreement}' is not top1, ctc-text, mask, line-segments or none"),
+            _ => throw new ConfigurationException($"--agreement: '{a.Agreement}' is not top1, ctc-text, mask, line-segments, voice-activity or none"),
         };
         if (a.MinAgreement is not null && agreement == AgreementKind.None)
         {

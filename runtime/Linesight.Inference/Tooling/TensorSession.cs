@@ -10,8 +10,22 @@ namespace Linesight.Inference.Tooling;
 /// <param name="Values">The values when the tensor is float32; null for other element types.</param>
 public sealed record TensorValue(string Name, long[] Shape, bool IsFloat, float[]? Values);
 
-/// <summary>A float input fed to a <see cref="TensorSession"/>.</summary>
-public sealed record TensorInput(string Name, long[] Shape, float[] Values);
+/// <summary>An input fed to a <see cref="TensorSession"/>: float values, or integer ones for a constant such as a sample rate.</summary>
+public sealed record TensorInput(string Name, long[] Shape, float[] Values)
+{
+    /// <summary>int64 values fed instead of <see cref="TensorInput.Values"/> (which is empty then).</summary>
+    public long[]? Int64Values { get; init; }
+
+    /// <summary>int32 values fed instead of <see cref="TensorInput.Values"/> (which is empty then).</summary>
+    public int[]? Int32Values { get; init; }
+
+    /// <summary>Whether the values are float (the ones calibration folds into statistics).</summary>
+    public bool IsFloat => Int64Values is null && Int32Values is null;
+
+    internal OrtValue ToOrtValue() => Int64Values is { } int64 ? OrtValue.CreateTensorValueFromMemory(int64, Shape)
+        : Int32Values is { } int32 ? OrtValue.CreateTensorValueFromMemory(int32, Shape)
+        : OrtValue.CreateTensorValueFromMemory(Values, Shape);
+}
 
 /// <summary>
 /// A plain ONNX Runtime session for model tools (the quantizer): named float tensors in, named outputs out as
@@ -114,7 +128,7 @@ public sealed class TensorSession : IDisposable
         {
             for (var i = 0; i < inputs.Count; i++)
             {
-                values[i] = OrtValue.CreateTensorValueFromMemory(inputs[i].Values, inputs[i].Shape);
+                values[i] = inputs[i].ToOrtValue();
             }
             using var results = _session.Run(_runOptions, [.. inputs.Select(i => i.Name)], values, names);
             var outputs = new TensorValue[names.Count];
@@ -148,7 +162,7 @@ public sealed class TensorSession : IDisposable
         {
             for (var i = 0; i < inputs.Count; i++)
             {
-                values[i] = OrtValue.CreateTensorValueFromMemory(inputs[i].Values, inputs[i].Shape);
+                values[i] = inputs[i].ToOrtValue();
             }
             using var results = _session.Run(_runOptions, [.. inputs.Select(i => i.Name)], values, [.. _session.OutputMetadata.Keys]);
         }

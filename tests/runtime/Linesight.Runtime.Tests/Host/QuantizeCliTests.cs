@@ -83,4 +83,28 @@ public sealed class QuantizeCliTests : IDisposable
         Assert.Equal(expected, r.Stderr.Trim());
         Assert.False(File.Exists(output));
     }
+
+    /// <summary>An audio model: WAV windows are the samples, and the decision agreement is the default measure for a VAD manifest.</summary>
+    [Fact]
+    public async Task Quantizes_silero_vad_on_wav_files_with_voice_activity_agreement_by_default()
+    {
+        var calibration = Directory.CreateDirectory(Path.Combine(_dir.Path, "takes")).FullName;
+        using (var ffmpeg = System.Diagnostics.Process.Start("ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "anoisesrc=d=2:c=pink:r=16000:a=0.05:seed=3",
+            "-f", "lavfi", "-i", "sine=f=300:d=2:r=16000", "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1", "-ar", "16000", "-ac", "1", Path.Combine(calibration, "take.wav")]))
+        {
+            await ffmpeg.WaitForExitAsync();
+            Assert.Equal(0, ffmpeg.ExitCode);
+        }
+        var output = Path.Combine(_dir.Path, "vad-int8.onnx");
+        var r = await Cli.RunAsync(
+            ["quantize", "--model", Path.Combine(Repo.Root, "models", "cache", "silero_vad_16k_op15.onnx"), "--manifest", Path.Combine(Repo.Root, "models", "manifests", "silero-vad.json"),
+                "--calibration", calibration, "--output", output, "--profile", "simulated", "--latency-rounds", "0"], Wait);
+
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.Contains("quantized 6 nodes (Conv 6)", r.Stdout, StringComparison.Ordinal);
+        // 4 s at 16 kHz in 512-sample windows: 125 windows, each one sample and one decision.
+        Assert.Contains("task agreement (VoiceActivity): ", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("of 125 on 125 samples", r.Stdout, StringComparison.Ordinal);
+        Assert.Null(await PythonOnnx.CheckAsync(output));
+    }
 }
