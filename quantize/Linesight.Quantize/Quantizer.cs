@@ -170,7 +170,9 @@ public static class Quantizer
             Fp32Bytes: new FileInfo(request.ModelPath).Length,
             Int8Bytes: new FileInfo(finalPath).Length,
             Latency: latency,
-            Notes: notes);
+            Notes: notes,
+            ConfidentAgreementRate: accuracy.ConfidentAgreementRate,
+            ConfidentCompared: accuracy.ConfidentCompared);
         return new QuantizeResult(report, met);
     }
 

@@ -8,6 +8,8 @@ namespace Linesight.Quantize.Reporting;
 public sealed record AttemptReport(int Attempt, int QuantizedNodes, IReadOnlyList<string> ExcludedNodes, double WorstSqnr, double? Agreement, bool MetTarget);
 
 /// <summary>Everything `linesight quantize` learnt, as written to the JSON report (schema version 1) and shown in the HTML page.</summary>
+/// <param name="ConfidentAgreementRate">Task agreement over the items fp32 decides without a near tie (top-1, CTC text): disagreements outside them are items fp32 itself guesses.</param>
+/// <param name="ConfidentCompared">How many items that is.</param>
 public sealed record QuantizationReport(
     int ReportVersion,
     string Model,
@@ -39,7 +41,9 @@ public sealed record QuantizationReport(
     long Fp32Bytes,
     long Int8Bytes,
     LatencyResult? Latency,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes,
+    double? ConfidentAgreementRate = null,
+    long ConfidentCompared = 0)
 {
     public double SizeRatio => Fp32Bytes == 0 ? 0 : (double)Int8Bytes / Fp32Bytes;
 }
