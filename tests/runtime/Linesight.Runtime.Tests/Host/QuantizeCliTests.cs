@@ -27,12 +27,14 @@ public sealed class QuantizeCliTests : IDisposable
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.StartsWith("target met", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("task agreement (Top1): 100.00 % of 10", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("items fp32 reads without a near tie: 100.00 %", r.Stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(output));
         Assert.Null(await PythonOnnx.CheckAsync(output));
         using var json = JsonDocument.Parse(File.ReadAllBytes(report));
         Assert.True(json.RootElement.GetProperty("written").GetBoolean());
         Assert.Equal(new FileInfo(output).Length, json.RootElement.GetProperty("int8Bytes").GetInt64());
         Assert.True(json.RootElement.GetProperty("latency").GetProperty("int8Ms").GetDouble() > 0);
+        Assert.InRange(json.RootElement.GetProperty("confidentCompared").GetInt64(), 1, 10);
         var html = File.ReadAllText(Path.ChangeExtension(report, ".html"));
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
