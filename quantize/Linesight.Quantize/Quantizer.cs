@@ -198,7 +198,9 @@ public static class Quantizer
             Int8Bytes: new FileInfo(finalPath).Length,
             Latency: latency,
             Notes: notes,
-            Depthwise: depthwise);
+            Depthwise: depthwise,
+            ConfidentAgreementRate: accuracy.ConfidentAgreementRate,
+            ConfidentCompared: accuracy.ConfidentCompared);
         return new QuantizeResult(report, met);
     }
 

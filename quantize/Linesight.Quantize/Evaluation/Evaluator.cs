@@ -23,10 +23,16 @@ public sealed record NodeError(string Name, string OpType, double InputSqnr, dou
 public sealed record NodeSensitivity(string Name, string OpType, double AloneOutputSqnr);
 
 /// <summary>int8 against fp32 on the evaluation set.</summary>
-public sealed record AccuracyResult(IReadOnlyList<OutputAccuracy> Outputs, AgreementKind Agreement, long Agreeing, long Compared, int Samples)
+/// <param name="ConfidentAgreeing">Of the items fp32 decides without a near tie (top-1 and CTC text only), how many agree.</param>
+/// <param name="ConfidentCompared">Items fp32 decides without a near tie.</param>
+public sealed record AccuracyResult(IReadOnlyList<OutputAccuracy> Outputs, AgreementKind Agreement, long Agreeing, long Compared, int Samples,
+    long ConfidentAgreeing = 0, long ConfidentCompared = 0)
 {
     /// <summary>Fraction of items whose task result is the same; null without a task measure.</summary>
     public double? AgreementRate => Agreement == AgreementKind.None || Compared == 0 ? null : (double)Agreeing / Compared;
+
+    /// <summary>The same fraction over the items fp32 decides without a near tie; null when there are none or the measure has no such notion.</summary>
+    public double? ConfidentAgreementRate => ConfidentCompared == 0 ? null : (double)ConfidentAgreeing / ConfidentCompared;
 
     public double WorstSqnr => Outputs.Count == 0 ? 0 : Outputs.Min(o => o.Sqnr);
 }
@@ -43,7 +49,7 @@ internal static class Evaluator
         using var int8 = TensorSession.OpenOnCpu(int8Path, threads: Math.Min(2, Environment.ProcessorCount));
         var names = fp32.Outputs.Where(o => o.IsFloat).Select(o => o.Name).ToList();
         var errors = names.ToDictionary(n => n, _ => new SignalError(), StringComparer.Ordinal);
-        long agree = 0, total = 0;
+        long agree = 0, total = 0, confidentAgree = 0, confident = 0;
         var (fp32Feed, int8Feed) = (new StatefulFeed(samples), new StatefulFeed(samples));
         for (var i = 0; i < samples.Count; i++)
         {
@@ -58,9 +64,11 @@ internal static class Evaluator
                 ? VoiceActivityAgreement.Count(reference[0], quantized[0], voiceActivityThreshold)
                 : TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape);
             (agree, total) = (agree + a, total + t);
+            var (ca, ct) = TaskAgreement.CountConfident(kind, reference, quantized);
+            (confidentAgree, confident) = (confidentAgree + ca, confident + ct);
             progress?.Report((i + 1, samples.Count));
         }
-        return new AccuracyResult([.. names.Select(n => new OutputAccuracy(n, errors[n].Sqnr, errors[n].Cosine))], kind, agree, total, samples.Count);
+        return new AccuracyResult([.. names.Select(n => new OutputAccuracy(n, errors[n].Sqnr, errors[n].Cosine))], kind, agree, total, samples.Count, confidentAgree, confident);
     }
 
     /// <summary>

@@ -33,6 +33,9 @@ internal static class TaskAgreement
     private const float SegmentScoreLenient = 0.1f;
     private const double MinSegmentLength = 10;
 
+    /// <summary>fp32's best score must beat its second by this much (at every CTC step) for an item to count as read without guessing.</summary>
+    public const float ConfidentMargin = 0.2f;
+
     /// <summary>(agreeing, total) items for one sample.</summary>
     public static (long Agree, long Total) Count(AgreementKind kind, IReadOnlyList<TensorValue> fp32, IReadOnlyList<TensorValue> int8, long[] inputShape)
     {
@@ -49,6 +52,58 @@ internal static class TaskAgreement
             default:
                 return (0, 0);
         }
+    }
+
+    /// <summary>
+    /// (agreeing, total) over the items fp32 decides without a near tie: a class row, or a CTC item whose every step's
+    /// two best scores are <see cref="ConfidentMargin"/> apart. A near tie flips under any perturbation (int8, another
+    /// CPU), so this separates quantization damage from items fp32 itself guesses. (0, 0) for the other measures.
+    /// </summary>
+    public static (long Agree, long Total) CountConfident(AgreementKind kind, IReadOnlyList<TensorValue> fp32, IReadOnlyList<TensorValue> int8)
+    {
+        if (kind is not (AgreementKind.Top1 or AgreementKind.CtcText))
+        {
+            return (0, 0);
+        }
+        var (a, b) = (fp32[0], int8[0]);
+        var classes = (int)a.Shape[^1];
+        var items = kind == AgreementKind.CtcText ? (int)a.Shape[0] : a.Values!.Length / classes;
+        var steps = kind == AgreementKind.CtcText ? (int)a.Shape[1] : 1;
+        long agree = 0, total = 0;
+        for (var n = 0; n < items; n++)
+        {
+            var confident = true;
+            for (var t = 0; t < steps && confident; t++)
+            {
+                confident = Margin(a.Values!.AsSpan(((n * steps) + t) * classes, classes)) >= ConfidentMargin;
+            }
+            if (!confident)
+            {
+                continue;
+            }
+            total++;
+            agree += kind == AgreementKind.CtcText
+                ? (Decode(a.Values!, n, steps, classes).SequenceEqual(Decode(b.Values!, n, steps, classes)) ? 1 : 0)
+                : (ArgMax(a.Values.AsSpan(n * classes, classes)) == ArgMax(b.Values!.AsSpan(n * classes, classes)) ? 1 : 0);
+        }
+        return (agree, total);
+    }
+
+    private static float Margin(ReadOnlySpan<float> scores)
+    {
+        var (best, second) = (float.NegativeInfinity, float.NegativeInfinity);
+        foreach (var score in scores)
+        {
+            if (score > best)
+            {
+                (best, second) = (score, best);
+            }
+            else if (score > second)
+            {
+                second = score;
+            }
+        }
+        return best - second;
     }
 
     private static (long, long) Top1(TensorValue a, TensorValue b)

@@ -26,6 +26,10 @@ public static class HtmlReport
         Row(html, "Quantized nodes", $"{report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); {report.LeftInFloat.Count} left in float");
         Row(html, "Preparation", $"opset {report.Preparation.OriginalOpset} → {report.Preparation.PreparedOpset}, {report.Preparation.NodesBefore} → {report.Preparation.NodesAfter} nodes, {report.Preparation.ConstantsToInitializers} Constant nodes to initializers, {report.Preparation.AffineFoldedIntoConv} Mul/Add folded into Conv, {report.Preparation.HardSwishRewritten} hard-swish rewritten to HardSigmoid·x");
         Row(html, "Task agreement", report.AgreementRate is { } rate ? $"{report.Agreement}: {rate:P2} of {report.AgreementCompared}" : "not measured");
+        if (report.ConfidentAgreementRate is { } confident)
+        {
+            Row(html, "… where fp32 does not guess", $"{confident:P2} of the {report.ConfidentCompared} items whose fp32 scores have no near tie (two best ≥ 0.2 apart)");
+        }
         html.Append("</table>");
 
         html.Append("<h2>Size</h2>");

@@ -11,6 +11,8 @@ public sealed record AttemptReport(int Attempt, int QuantizedNodes, IReadOnlyLis
 public sealed record DepthwiseChoice(double FloatMs, double Int8Ms, string Chosen);
 
 /// <summary>Everything `linesight quantize` learnt, as written to the JSON report (schema version 1) and shown in the HTML page.</summary>
+/// <param name="ConfidentAgreementRate">Task agreement over the items fp32 decides without a near tie (top-1, CTC text): disagreements outside them are items fp32 itself guesses.</param>
+/// <param name="ConfidentCompared">How many items that is.</param>
 public sealed record QuantizationReport(
     int ReportVersion,
     string Model,
@@ -43,7 +45,9 @@ public sealed record QuantizationReport(
     long Int8Bytes,
     LatencyResult? Latency,
     IReadOnlyList<string> Notes,
-    DepthwiseChoice? Depthwise = null)
+    DepthwiseChoice? Depthwise = null,
+    double? ConfidentAgreementRate = null,
+    long ConfidentCompared = 0)
 {
     public double SizeRatio => Fp32Bytes == 0 ? 0 : (double)Int8Bytes / Fp32Bytes;
 }

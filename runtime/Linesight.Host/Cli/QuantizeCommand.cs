@@ -185,6 +185,10 @@ public static class QuantizeCommand
         if (r.AgreementRate is { } rate)
         {
             o.WriteLine(Invariant($"task agreement ({r.Agreement}): {rate:P2} of {r.AgreementCompared} on {r.EvalSamples} samples"));
+            if (r.ConfidentAgreementRate is { } confident)
+            {
+                o.WriteLine(Invariant($"  on the {r.ConfidentCompared} items fp32 reads without a near tie: {confident:P2}"));
+            }
         }
         o.WriteLine(Invariant($"size {r.Fp32Bytes} → {r.Int8Bytes} bytes ({r.SizeRatio:P1})"));
         if (r.Depthwise is { } d)

@@ -15,6 +15,10 @@ public static class RenderedSets
     private const string CodeLetters = "ABCDEFGHJKLMNPRSTUVWXYZ";
     private static readonly string[] Words = ["LOT", "EXP", "SN", "BATCH", "QTY", "REF", "MADE IN EU", "PASS", "LINE", "CODE", "DATE", "NET"];
 
+    /// <summary>Field words of joined codes: one token each, as a printed code has no space inside.</summary>
+    private static readonly string[] CodeWords = ["LOT", "EXP", "SN", "BATCH", "QTY", "REF", "MFG", "PASS", "LINE", "CODE", "DATE", "NET"];
+    private static readonly string[] Separators = [":", "/", "-"];
+
     /// <summary>A label-like code: a word and digits, e.g. "LOT 4711-A7".</summary>
     public static string LabelText(Random random)
     {
@@ -24,18 +28,27 @@ public static class RenderedSets
         return $"{Words[random.Next(Words.Length)]} {number}{suffix}";
     }
 
+    /// <summary>A printed code whose fields are joined by the separators real labels use: "LOT:4711", "SN/0042-A7".</summary>
+    public static string JoinedCodeText(Random random)
+    {
+        var digits = random.Next(2, 8);
+        var number = string.Concat(Enumerable.Range(0, digits).Select(_ => (char)('0' + random.Next(10))));
+        var suffix = random.Next(3) == 0 ? $"-{CodeLetters[random.Next(CodeLetters.Length)]}{random.Next(10)}" : "";
+        return $"{CodeWords[random.Next(CodeWords.Length)]}{Separators[random.Next(Separators.Length)]}{number}{suffix}";
+    }
+
     /// <summary>Tight text-line crops, as a detector hands them to cls/rec; every other one rotated 180° when <paramref name="flipHalf"/>.</summary>
-    public static IReadOnlyList<string> TextLines(string directory, int count, int seed, bool flipHalf)
+    public static IReadOnlyList<string> TextLines(string directory, int count, int seed, bool flipHalf, Func<Random, string>? text = null)
     {
         var random = new Random(seed);
         var texts = new List<string>();
         for (var i = 0; i < count; i++)
         {
-            var text = LabelText(random);
-            texts.Add(text);
+            var line = (text ?? LabelText)(random);
+            texts.Add(line);
             using var typeface = SKTypeface.FromFile(Path.Combine(FontDirectory, Fonts[random.Next(Fonts.Length)]));
             using var font = new SKFont(typeface, random.Next(26, 36));
-            var width = (int)Math.Ceiling(font.MeasureText(text)) + 12;
+            var width = (int)Math.Ceiling(font.MeasureText(line)) + 12;
             var height = (int)Math.Ceiling(font.Size * 1.25f) + 8;
             using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
             var canvas = surface.Canvas;
@@ -47,7 +60,7 @@ public static class RenderedSets
             }
             var ink = (byte)random.Next(0, 60);
             using var paint = new SKPaint { Color = new SKColor(ink, ink, ink), IsAntialias = true };
-            canvas.DrawText(text, 6, (height / 2f) + (font.Size * 0.35f), SKTextAlign.Left, font, paint);
+            canvas.DrawText(line, 6, (height / 2f) + (font.Size * 0.35f), SKTextAlign.Left, font, paint);
             AddNoise(surface, random, 10);
             Save(surface, Path.Combine(directory, $"line-{i:D4}.png"));
         }

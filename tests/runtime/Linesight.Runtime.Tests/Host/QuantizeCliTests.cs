@@ -27,6 +27,7 @@ public sealed class QuantizeCliTests : IDisposable
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.StartsWith("target met", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("task agreement (Top1): 100.00 % of 10", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("items fp32 reads without a near tie: 100.00 %", r.Stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(output));
         Assert.Null(await PythonOnnx.CheckAsync(output));
         using var json = JsonDocument.Parse(File.ReadAllBytes(report));
@@ -38,6 +39,7 @@ public sealed class QuantizeCliTests : IDisposable
         var faster = depthwise.GetProperty("int8Ms").GetDouble() < depthwise.GetProperty("floatMs").GetDouble() ? "int8" : "float";
         Assert.Equal(faster, depthwise.GetProperty("chosen").GetString());
         Assert.Contains($"kept {faster}", r.Stdout, StringComparison.Ordinal);
+        Assert.InRange(json.RootElement.GetProperty("confidentCompared").GetInt64(), 1, 10);
         var html = File.ReadAllText(Path.ChangeExtension(report, ".html"));
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
