@@ -62,7 +62,10 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         log.WriteLine($"fp32 reads {asDrawn} of {drawn.Count} lines as drawn");
         Assert.True(asDrawn >= 0.95 * drawn.Count, $"fp32 reads only {asDrawn} of {drawn.Count} lines as drawn: not a set to judge int8 on");
 
-        var result = await QuantizeAsync(temp, Models.Recognizer, Models.RecognizerManifest, AgreementKind.CtcText, minAgreement: 0.97);
+        // Depthwise convolutions int8: the layout `--depthwise auto` measures faster for rec on this CPU (0.60 vs 0.96 of
+        // fp32, docs/benchmarks.md); pinned so the accuracy asserted does not depend on a timing.
+        var result = await QuantizeAsync(temp, Models.Recognizer, Models.RecognizerManifest, AgreementKind.CtcText, minAgreement: 0.97,
+            Settings with { DepthwiseInFloat = false });
         log.WriteLine($"int8 reads {drawn.Zip(ReadTexts(temp.File("int8.onnx"), Path.Combine(temp.Path, "eval"))).Count(p => p.First == p.Second)} of {drawn.Count} lines as drawn");
 
         Assert.Single(result.Report.Attempts);
