@@ -149,7 +149,7 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         var result = Quantizer.Run(request, new StepLog(steps, clock));
         log.WriteLine(string.Join("; ", steps));
         var report = result.Report;
-        log.WriteLine($"{Path.GetFileName(model)}: {report.Outcome}; agreement {report.AgreementRate:P2} of {report.AgreementCompared} ({report.ConfidentAgreementRate:P2} of {report.ConfidentCompared} fp32 decides without a near tie); "
+        log.WriteLine($"{Path.GetFileName(model)}: {report.Outcome}; agreement {report.AgreementRate:P2} of {report.AgreementCompared}{(report.ConfidentCompared > 0 ? $" ({report.ConfidentAgreementRate:P2} of {report.ConfidentCompared} fp32 decides without a near tie)" : "")}; "
             + $"quantized {report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); "
             + $"worst SQNR {report.Outputs.Min(o => o.Sqnr):0.0} dB; size {report.SizeRatio:P1}; attempts {report.Attempts.Count}; "
             + $"latency fp32 {report.Latency?.Fp32Ms:0.00} ms, fp32 prepared {report.Latency?.PreparedFp32Ms:0.00} ms, int8 {report.Latency?.Int8Ms:0.00} ms, "
