@@ -54,14 +54,7 @@ internal static class ConvAffineFolding
                 {
                     bias[c] = (bias[c] * affine.Scale[c]) + affine.Shift[c];
                 }
-                Replace(graph, weight.Name, Tensors.Floats(weight.Name, weight.Dims, w));
-                var biasName = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? conv.Input[2] : $"{conv.Output[0]}_folded_bias";
-                Replace(graph, biasName, Tensors.Floats(biasName, [channels], bias));
-                if (conv.Input.Count < 3)
-                {
-                    conv.Input.Add(biasName);
-                }
-                conv.Input[2] = biasName;
+                SetWeightAndBias(graph, conv, weight, w, bias);
                 conv.Output[0] = next.Output[0];
                 graph.Node.Remove(next);
                 folded++;
@@ -145,14 +138,7 @@ internal static class ConvAffineFolding
                         bias[o] += w[i] * shift[c];
                         w[i] *= scale[c];
                     }
-                    Replace(graph, weight.Name, Tensors.Floats(weight.Name, weight.Dims, w));
-                    var biasName = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? conv.Input[2] : $"{conv.Output[0]}_folded_bias";
-                    Replace(graph, biasName, Tensors.Floats(biasName, [outChannels], bias));
-                    if (conv.Input.Count < 3)
-                    {
-                        conv.Input.Add(biasName);
-                    }
-                    conv.Input[2] = biasName;
+                    SetWeightAndBias(graph, conv, weight, w, bias);
                     conv.Input[0] = x;
                 }
                 foreach (var (step, _) in chain)
@@ -243,6 +229,19 @@ internal static class ConvAffineFolding
         var isChannelVector = values.Length == channels && trailing.All(d => d == 1)
             && ((dims.Length == 3 && dims[0] == channels) || (dims.Length == 4 && dims[0] == 1 && dims[1] == channels));
         return isChannelVector ? values : null;
+    }
+
+    /// <summary>Writes a folded weight and bias back; a convolution without a bias gets one.</summary>
+    private static void SetWeightAndBias(GraphProto graph, NodeProto conv, TensorProto weight, float[] w, float[] bias)
+    {
+        Replace(graph, weight.Name, Tensors.Floats(weight.Name, weight.Dims, w));
+        var biasName = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? conv.Input[2] : $"{conv.Output[0]}_folded_bias";
+        Replace(graph, biasName, Tensors.Floats(biasName, [bias.Length], bias));
+        if (conv.Input.Count < 3)
+        {
+            conv.Input.Add(biasName);
+        }
+        conv.Input[2] = biasName;
     }
 
     private static bool SharedElsewhere(GraphProto graph, NodeProto conv, string weight, string? bias)
