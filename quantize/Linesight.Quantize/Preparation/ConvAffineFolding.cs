@@ -12,58 +12,64 @@ namespace Linesight.Quantize.Preparation;
 internal static class ConvAffineFolding
 {
     /// <summary>Folds in place; returns how many Mul/Add nodes were removed.</summary>
-    public static int Apply(GraphProto graph)
+    public static int Apply(GraphProto graph) => FoldUntilStable(graph, FoldOneAfterConv) + FoldUntilStable(graph, FoldOneBeforeConvs);
+
+    /// <summary>Calls <paramref name="foldOne"/> on a fresh view of the graph until it folds nothing; returns the nodes removed.</summary>
+    private static int FoldUntilStable(GraphProto graph, Func<GraphProto, Dictionary<string, TensorProto>, Dictionary<string, List<NodeProto>>, HashSet<string>, int> foldOne)
     {
         var folded = 0;
-        bool changed;
+        int removed;
         do
         {
-            changed = false;
-            var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-            var consumers = Consumers(graph);
-            var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var conv in graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" && n.Domain is "" or "ai.onnx"))
-            {
-                var y = conv.Output[0];
-                if (outputs.Contains(y) || !consumers.TryGetValue(y, out var users) || users.Count != 1
-                    || users[0] is not { OpType: "Mul" or "Add" or "BatchNormalization" } next
-                    || !initializers.TryGetValue(conv.Input[1], out var weight) || weight.DataType != Tensors.Float)
-                {
-                    continue;
-                }
-                // A ConvTranspose weight is [C_in, C_out / group, k…]: its output channel is axis 1 (group 1 only).
-                var transposed = conv.OpType == "ConvTranspose";
-                if (transposed && Nodes.IntOr(conv, "group", 1) != 1)
-                {
-                    continue;
-                }
-                var axis = transposed ? 1 : 0;
-                var channels = (int)weight.Dims[axis];
-                if (Affine(next, y, initializers, channels) is not { } affine || SharedElsewhere(graph, conv, weight.Name, conv.Input.ElementAtOrDefault(2)))
-                {
-                    continue;
-                }
-                var w = Tensors.ReadFloats(weight);
-                var bias = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? Tensors.ReadFloats(initializers[conv.Input[2]]) : new float[channels];
-                var inner = weight.Dims.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
-                for (var i = 0; i < w.Length; i++)
-                {
-                    w[i] *= affine.Scale[(int)(i / inner % channels)];
-                }
-                for (var c = 0; c < channels; c++)
-                {
-                    bias[c] = (bias[c] * affine.Scale[c]) + affine.Shift[c];
-                }
-                SetWeightAndBias(graph, conv, weight, w, bias);
-                conv.Output[0] = next.Output[0];
-                graph.Node.Remove(next);
-                folded++;
-                changed = true;
-                break;
-            }
+            removed = foldOne(graph, graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal), Consumers(graph),
+                graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal));
+            folded += removed;
         }
-        while (changed);
-        return folded + FoldIntoFollowingConvs(graph);
+        while (removed > 0);
+        return folded;
+    }
+
+    /// <summary>One constant Mul/Add or BatchNorm after a Conv/ConvTranspose folded into it; returns the nodes removed (0 or 1).</summary>
+    private static int FoldOneAfterConv(GraphProto graph, Dictionary<string, TensorProto> initializers, Dictionary<string, List<NodeProto>> consumers, HashSet<string> outputs)
+    {
+        foreach (var conv in graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" && n.Domain is "" or "ai.onnx"))
+        {
+            var y = conv.Output[0];
+            if (outputs.Contains(y) || !consumers.TryGetValue(y, out var users) || users.Count != 1
+                || users[0] is not { OpType: "Mul" or "Add" or "BatchNormalization" } next
+                || !initializers.TryGetValue(conv.Input[1], out var weight) || weight.DataType != Tensors.Float)
+            {
+                continue;
+            }
+            // A ConvTranspose weight is [C_in, C_out / group, k…]: its output channel is axis 1 (group 1 only).
+            var transposed = conv.OpType == "ConvTranspose";
+            if (transposed && Nodes.IntOr(conv, "group", 1) != 1)
+            {
+                continue;
+            }
+            var axis = transposed ? 1 : 0;
+            var channels = (int)weight.Dims[axis];
+            if (Affine(next, y, initializers, channels) is not { } affine || SharedElsewhere(graph, conv, weight.Name, conv.Input.ElementAtOrDefault(2)))
+            {
+                continue;
+            }
+            var w = Tensors.ReadFloats(weight);
+            var bias = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? Tensors.ReadFloats(initializers[conv.Input[2]]) : new float[channels];
+            var inner = weight.Dims.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
+            for (var i = 0; i < w.Length; i++)
+            {
+                w[i] *= affine.Scale[(int)(i / inner % channels)];
+            }
+            for (var c = 0; c < channels; c++)
+            {
+                bias[c] = (bias[c] * affine.Scale[c]) + affine.Shift[c];
+            }
+            SetWeightAndBias(graph, conv, weight, w, bias);
+            conv.Output[0] = next.Output[0];
+            graph.Node.Remove(next);
+            return 1;
+        }
+        return 0;
     }
 
     /// <summary>
@@ -71,87 +77,75 @@ internal static class ConvAffineFolding
     /// into those Convs: W'[o,i,…] = W[o,i,…]·s[i], b'[o] = b[o] + Σ W[o,i,…]·d[i]. Exact only without padding (a
     /// padded border would see d, not 0), so padded readers keep the affine. LCNet puts one after every activation.
     /// </summary>
-    private static int FoldIntoFollowingConvs(GraphProto graph)
+    private static int FoldOneBeforeConvs(GraphProto graph, Dictionary<string, TensorProto> initializers, Dictionary<string, List<NodeProto>> consumers, HashSet<string> outputs)
     {
-        var folded = 0;
-        bool changed;
-        do
+        foreach (var head in graph.Node.Where(n => n.OpType is "Mul" or "Add" && n.Domain is "" or "ai.onnx"))
         {
-            changed = false;
-            var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-            var consumers = Consumers(graph);
-            var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var head in graph.Node.Where(n => n.OpType is "Mul" or "Add" && n.Domain is "" or "ai.onnx"))
+            if (ConstantOperand(head, initializers) is not { } first)
             {
-                if (ConstantOperand(head, initializers) is not { } first)
-                {
-                    continue;
-                }
-                // The chain: Mul, Add or Mul→Add, each with one constant operand.
-                var chain = new List<(NodeProto Node, TensorProto Constant)> { (head, first.Constant) };
-                if (head.OpType == "Mul" && !outputs.Contains(head.Output[0]) && consumers.TryGetValue(head.Output[0], out var after)
-                    && after is [{ OpType: "Add" } add] && ConstantOperand(add, initializers) is { } second && second.Variable == head.Output[0])
-                {
-                    chain.Add((add, second.Constant));
-                }
-                var y = chain[^1].Node.Output[0];
-                if (outputs.Contains(y) || !consumers.TryGetValue(y, out var readers) || readers.Count == 0
-                    || !readers.All(r => IsUnpaddedConv(r, y, initializers) && !SharedElsewhere(graph, r, r.Input[1], r.Input.ElementAtOrDefault(2))))
-                {
-                    continue;
-                }
-                var channels = (int)initializers[readers[0].Input[1]].Dims[1];
-                var scale = Enumerable.Repeat(1f, channels).ToArray();
-                var shift = new float[channels];
-                if (chain.Any(step => PerChannel(step.Constant, channels) is null))
-                {
-                    continue;
-                }
-                foreach (var (step, constant) in chain)
-                {
-                    var values = PerChannel(constant, channels)!;
-                    for (var c = 0; c < channels; c++)
-                    {
-                        if (step.OpType == "Mul")
-                        {
-                            scale[c] *= values[c];
-                            shift[c] *= values[c];
-                        }
-                        else
-                        {
-                            shift[c] += values[c];
-                        }
-                    }
-                }
-                var x = first.Variable;
-                foreach (var conv in readers)
-                {
-                    var weight = initializers[conv.Input[1]];
-                    var outChannels = (int)weight.Dims[0];
-                    var inner = weight.Dims.Skip(2).Aggregate(1L, (a, b) => a * b);
-                    var w = Tensors.ReadFloats(weight);
-                    var bias = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? Tensors.ReadFloats(initializers[conv.Input[2]]) : new float[outChannels];
-                    for (var i = 0; i < w.Length; i++)
-                    {
-                        var o = (int)(i / (inner * channels));
-                        var c = (int)(i / inner % channels);
-                        bias[o] += w[i] * shift[c];
-                        w[i] *= scale[c];
-                    }
-                    SetWeightAndBias(graph, conv, weight, w, bias);
-                    conv.Input[0] = x;
-                }
-                foreach (var (step, _) in chain)
-                {
-                    graph.Node.Remove(step);
-                }
-                folded += chain.Count;
-                changed = true;
-                break;
+                continue;
             }
+            // The chain: Mul, Add or Mul→Add, each with one constant operand.
+            var chain = new List<(NodeProto Node, TensorProto Constant)> { (head, first.Constant) };
+            if (head.OpType == "Mul" && !outputs.Contains(head.Output[0]) && consumers.TryGetValue(head.Output[0], out var after)
+                && after is [{ OpType: "Add" } add] && ConstantOperand(add, initializers) is { } second && second.Variable == head.Output[0])
+            {
+                chain.Add((add, second.Constant));
+            }
+            var y = chain[^1].Node.Output[0];
+            if (outputs.Contains(y) || !consumers.TryGetValue(y, out var readers) || readers.Count == 0
+                || !readers.All(r => IsUnpaddedConv(r, y, initializers) && !SharedElsewhere(graph, r, r.Input[1], r.Input.ElementAtOrDefault(2))))
+            {
+                continue;
+            }
+            var channels = (int)initializers[readers[0].Input[1]].Dims[1];
+            var scale = Enumerable.Repeat(1f, channels).ToArray();
+            var shift = new float[channels];
+            if (chain.Any(step => PerChannel(step.Constant, channels) is null))
+            {
+                continue;
+            }
+            foreach (var (step, constant) in chain)
+            {
+                var values = PerChannel(constant, channels)!;
+                for (var c = 0; c < channels; c++)
+                {
+                    if (step.OpType == "Mul")
+                    {
+                        scale[c] *= values[c];
+                        shift[c] *= values[c];
+                    }
+                    else
+                    {
+                        shift[c] += values[c];
+                    }
+                }
+            }
+            var x = first.Variable;
+            foreach (var conv in readers)
+            {
+                var weight = initializers[conv.Input[1]];
+                var outChannels = (int)weight.Dims[0];
+                var inner = weight.Dims.Skip(2).Aggregate(1L, (a, b) => a * b);
+                var w = Tensors.ReadFloats(weight);
+                var bias = conv.Input.Count > 2 && conv.Input[2].Length > 0 ? Tensors.ReadFloats(initializers[conv.Input[2]]) : new float[outChannels];
+                for (var i = 0; i < w.Length; i++)
+                {
+                    var o = (int)(i / (inner * channels));
+                    var c = (int)(i / inner % channels);
+                    bias[o] += w[i] * shift[c];
+                    w[i] *= scale[c];
+                }
+                SetWeightAndBias(graph, conv, weight, w, bias);
+                conv.Input[0] = x;
+            }
+            foreach (var (step, _) in chain)
+            {
+                graph.Node.Remove(step);
+            }
+            return chain.Count;
         }
-        while (changed);
-        return folded;
+        return 0;
     }
 
     /// <summary>A group-1 Conv reading <paramref name="input"/> as its data, with a constant weight and no padding.</summary>

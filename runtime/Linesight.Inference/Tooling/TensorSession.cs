@@ -67,30 +67,21 @@ public sealed class TensorSession : IDisposable
     /// ONNX Runtime's basic graph optimisation (constant folding, Constant nodes to initializers, BatchNorm and
     /// Mul/Add folded into Conv, redundant nodes removed) written to <paramref name="outputPath"/> as a standard ONNX model.
     /// </summary>
-    public static void SaveBasicOptimized(string modelPath, string outputPath)
-    {
-        _ = OnnxRuntimeInfo.Environment();
-        using var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
-            OptimizedModelFilePath = outputPath,
-            IntraOpNumThreads = 1,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        using var session = Open(modelPath, options);
-    }
+    public static void SaveBasicOptimized(string modelPath, string outputPath) => SaveOptimized(modelPath, outputPath, GraphOptimizationLevel.ORT_ENABLE_BASIC);
 
     /// <summary>
     /// The graph the CPU EP actually runs at one thread (every optimisation, QDQ fusion included) written to
     /// <paramref name="outputPath"/>: which nodes became QLinearConv and which Q/DQ stayed. For inspection only; the
     /// file may hold CPU-specific contrib ops.
     /// </summary>
-    public static void SaveCpuOptimized(string modelPath, string outputPath)
+    public static void SaveCpuOptimized(string modelPath, string outputPath) => SaveOptimized(modelPath, outputPath, GraphOptimizationLevel.ORT_ENABLE_ALL);
+
+    private static void SaveOptimized(string modelPath, string outputPath, GraphOptimizationLevel level)
     {
         _ = OnnxRuntimeInfo.Environment();
         using var options = new SessionOptions
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = level,
             OptimizedModelFilePath = outputPath,
             IntraOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
