@@ -200,7 +200,8 @@ public static class Quantizer
             Notes: notes,
             Depthwise: depthwise,
             ConfidentAgreementRate: accuracy.ConfidentAgreementRate,
-            ConfidentCompared: accuracy.ConfidentCompared);
+            ConfidentCompared: accuracy.ConfidentCompared,
+            FloatOutputNodes: [.. qdq.Quantized.Select(q => q.Name).Where(settings.FloatOutputNodesOrEmpty.Contains).Order(StringComparer.Ordinal)]);
         return new QuantizeResult(report, met);
     }
 

@@ -23,7 +23,8 @@ public static class HtmlReport
         Row(html, "Profile", report.Profile);
         Row(html, "Activations / weights", $"{report.ActivationType} / {report.WeightType}{(report.PerChannel ? " per channel" : "")}");
         Row(html, "Calibration", $"{report.Method}, {report.CalibrationSamples} samples; {report.TensorsWithShapes} tensors with known shapes");
-        Row(html, "Quantized nodes", $"{report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); {report.LeftInFloat.Count} left in float");
+        Row(html, "Quantized nodes", $"{report.QuantizedNodes} ({string.Join(", ", report.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}); {report.LeftInFloat.Count} left in float"
+            + (report.FloatOutputNodes is { Count: > 0 } floatOut ? $"; int8 in, float out: {string.Join(", ", floatOut)}" : ""));
         Row(html, "Preparation", $"opset {report.Preparation.OriginalOpset} → {report.Preparation.PreparedOpset}, {report.Preparation.NodesBefore} → {report.Preparation.NodesAfter} nodes, {report.Preparation.ConstantsToInitializers} Constant nodes to initializers, {report.Preparation.AffineFoldedIntoConv} Mul/Add folded into Conv, {report.Preparation.HardSwishRewritten} hard-swish rewritten to HardSigmoid·x");
         Row(html, "Task agreement", report.AgreementRate is { } rate ? $"{report.Agreement}: {rate:P2} of {report.AgreementCompared}" : "not measured");
         if (report.ConfidentAgreementRate is { } confident)

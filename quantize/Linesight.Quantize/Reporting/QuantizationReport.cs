@@ -47,7 +47,8 @@ public sealed record QuantizationReport(
     IReadOnlyList<string> Notes,
     DepthwiseChoice? Depthwise = null,
     double? ConfidentAgreementRate = null,
-    long ConfidentCompared = 0)
+    long ConfidentCompared = 0,
+    IReadOnlyList<string>? FloatOutputNodes = null)
 {
     public double SizeRatio => Fp32Bytes == 0 ? 0 : (double)Int8Bytes / Fp32Bytes;
 }

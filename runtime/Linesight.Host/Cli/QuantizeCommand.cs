@@ -177,7 +177,7 @@ public static class QuantizeCommand
     {
         var o = Console.Out;
         o.WriteLine(Invariant($"{r.Outcome}"));
-        o.WriteLine(Invariant($"quantized {r.QuantizedNodes} nodes ({string.Join(", ", r.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}), {r.LeftInFloat.Count} left in float; {r.ActivationType} activations, {r.WeightType} weights{(r.PerChannel ? " per channel" : "")}, {r.Method} calibration on {r.CalibrationSamples} samples"));
+        o.WriteLine(Invariant($"quantized {r.QuantizedNodes} nodes ({string.Join(", ", r.QuantizedByOperator.Select(p => $"{p.Key} {p.Value}"))}), {r.LeftInFloat.Count} left in float{(r.FloatOutputNodes is { Count: > 0 } floatOut ? $" ({floatOut.Count} int8 in, float out: {string.Join(' ', floatOut)})" : "")}; {r.ActivationType} activations, {r.WeightType} weights{(r.PerChannel ? " per channel" : "")}, {r.Method} calibration on {r.CalibrationSamples} samples"));
         foreach (var output in r.Outputs)
         {
             o.WriteLine(Invariant($"output {output.Name}: SQNR {output.Sqnr:0.0} dB, cosine {output.Cosine:0.00000}"));

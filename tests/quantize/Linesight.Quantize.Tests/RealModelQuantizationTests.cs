@@ -133,6 +133,7 @@ public sealed class RealModelQuantizationTests(ITestOutputHelper log)
         Assert.True(result.Report.AgreementRate >= 0.95, $"segment agreement {result.Report.AgreementRate:P2}");
         Assert.Equal(stem.Order(StringComparer.Ordinal), result.Report.LeftInFloat.Where(n => n.Value == "excluded").Select(n => n.Key).Order(StringComparer.Ordinal));
         Assert.DoesNotContain("Conv__294", result.Report.LeftInFloat.Keys);
+        Assert.Equal("Conv__294", Assert.Single(result.Report.FloatOutputNodes!));
     }
 
     /// <summary>Quantizes, then checks what every quantized model must be: checker-clean, runnable, ≤ 30 % of fp32, reported.</summary>
