@@ -92,9 +92,9 @@ public static class Quantizer
             throw new InputException($"manifest '{request.Manifest.Id}' names input '{unknown}', which {request.ModelPath} does not have (it has {string.Join(", ", declared)})");
         }
 
-        var named = prepared.Graph.Clone();
-        QdqBuilder.NameNodes(named);
-        var nodeNames = named.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        // Names as the report and QdqBuilder give them (unnamed nodes get one), so options can point at any node.
+        QdqBuilder.NameNodes(prepared.Graph);
+        var nodeNames = prepared.Graph.Node.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         if (request.Settings.FloatOutputNodesOrEmpty.FirstOrDefault(n => !nodeNames.Contains(n)) is { } missing)
         {
             throw new ConfigurationException($"--float-output-nodes: {request.ModelPath} has no node named '{missing}'");

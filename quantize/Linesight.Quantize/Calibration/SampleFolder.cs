@@ -1,9 +1,8 @@
 using Linesight.Errors;
-using Linesight.Frames;
 using Linesight.Inference.Manifests;
 using Linesight.Inference.Preprocessing;
 using Linesight.Inference.Tooling;
-using SkiaSharp;
+using Linesight.Ingest.ImageFolder;
 
 namespace Linesight.Quantize.Calibration;
 
@@ -17,8 +16,6 @@ namespace Linesight.Quantize.Calibration;
 /// </summary>
 public sealed class SampleFolder
 {
-    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
-
     private readonly ManifestInput? _image;
     private readonly ImageTensorWriter? _writer;
     private readonly ManifestInput? _series;
@@ -80,13 +77,13 @@ public sealed class SampleFolder
         {
             throw new InputException($"{directory}: {role} folder is empty; put {What(primary)} the model's input '{primary.Name}' takes in it");
         }
-        var images = all.Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).ToList();
+        var images = all.Where(f => DecodedImage.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).ToList();
         var csvs = all.Where(f => Path.GetExtension(f).Equals(".csv", StringComparison.OrdinalIgnoreCase)).ToList();
         var wavs = all.Where(f => Path.GetExtension(f).Equals(".wav", StringComparison.OrdinalIgnoreCase)).ToList();
         var files = image is not null ? images : audio is not null ? wavs : csvs;
         if (files.Count == 0)
         {
-            var kind = image is not null ? $"image ({string.Join('/', ImageExtensions)})" : audio is not null ? "WAV (.wav)" : "CSV (.csv)";
+            var kind = image is not null ? $"image ({string.Join('/', DecodedImage.Extensions)})" : audio is not null ? "WAV (.wav)" : "CSV (.csv)";
             throw new InputException($"{directory}: {role} folder holds {all.Count} file(s) but no {kind} for the model's {primary.Modality.ToString().ToLowerInvariant()} input '{primary.Name}' (e.g. {Path.GetFileName(all[0])})");
         }
         var partners = image is not null && series is not null ? Pair(images, csvs, series.Name) : new Dictionary<string, string>(StringComparer.Ordinal);
@@ -202,7 +199,7 @@ public sealed class SampleFolder
         }
         if (_image is not null)
         {
-            using var frame = Decode(Files[index]);
+            using var frame = DecodedImage.DecodeFile(Files[index]).ToFrame(0, 0, DateTimeOffset.UnixEpoch);
             var values = new float[_writer!.ElementCount];
             _writer.Write(frame, values);
             inputs.Add(new TensorInput(_image.Name, _writer.Shape, values));
@@ -234,42 +231,5 @@ public sealed class SampleFolder
             throw new ModelException($"state output '{state.Output}' has {values.Length} values but input '{state.Name}' takes {size} ([{string.Join(',', state.Shape)}])");
         }
         return new TensorInput(state.Name, state.Shape, values);
-    }
-
-    private static Frame Decode(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException($"{path}: cannot read the sample ({e.Message})", e);
-        }
-        using var data = SKData.CreateCopy(bytes);
-        using var codec = SKCodec.Create(new SKMemoryStream(data), out var opened)
-            ?? throw new InputException($"{path}: not a readable image ({opened})");
-        var (width, height) = (codec.Info.Width, codec.Info.Height);
-        if (width <= 0 || height <= 0 || (long)width * height > 64L * 1024 * 1024)
-        {
-            throw new InputException($"{path}: image size {width}x{height} is out of range (at most 64 megapixels)");
-        }
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
-        var result = codec.GetPixels(info, rgba);
-        if (result != SKCodecResult.Success)
-        {
-            throw new InputException($"{path}: not a readable image ({result})");
-        }
-        var frame = new Frame(width, height, PixelFormat.Rgb24, 0, 0, DateTimeOffset.UnixEpoch, path);
-        var pixels = frame.Pixels;
-        for (int i = 0, j = 0; i < rgba.Length; i += 4, j += 3)
-        {
-            pixels[j] = rgba[i];
-            pixels[j + 1] = rgba[i + 1];
-            pixels[j + 2] = rgba[i + 2];
-        }
-        return frame;
     }
 }

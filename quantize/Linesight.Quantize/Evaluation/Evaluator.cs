@@ -60,9 +60,7 @@ internal static class Evaluator
             {
                 errors[names[o]].Add(reference[o].Values, quantized[o].Values);
             }
-            var (a, t) = kind == AgreementKind.VoiceActivity
-                ? VoiceActivityAgreement.Count(reference[0], quantized[0], voiceActivityThreshold)
-                : TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape);
+            var (a, t) = TaskAgreement.Count(kind, reference, quantized, inputs[0].Shape, voiceActivityThreshold);
             (agree, total) = (agree + a, total + t);
             var (ca, ct) = TaskAgreement.CountConfident(kind, reference, quantized);
             (confidentAgree, confident) = (confidentAgree + ca, confident + ct);

@@ -37,10 +37,13 @@ internal static class TaskAgreement
     public const float ConfidentMargin = 0.2f;
 
     /// <summary>(agreeing, total) items for one sample.</summary>
-    public static (long Agree, long Total) Count(AgreementKind kind, IReadOnlyList<TensorValue> fp32, IReadOnlyList<TensorValue> int8, long[] inputShape)
+    /// <remarks><paramref name="voiceActivityThreshold"/> is the manifest's speech threshold, for <see cref="AgreementKind.VoiceActivity"/>.</remarks>
+    public static (long Agree, long Total) Count(AgreementKind kind, IReadOnlyList<TensorValue> fp32, IReadOnlyList<TensorValue> int8, long[] inputShape, double voiceActivityThreshold = 0.5)
     {
         switch (kind)
         {
+            case AgreementKind.VoiceActivity:
+                return VoiceActivity(fp32[0], int8[0], voiceActivityThreshold);
             case AgreementKind.Top1:
                 return Top1(fp32[0], int8[0]);
             case AgreementKind.CtcText:
@@ -104,6 +107,20 @@ internal static class TaskAgreement
             }
         }
         return best - second;
+    }
+
+    /// <summary>
+    /// Voice-activity decisions: a window is speech when its probability reaches the threshold (as the runtime's
+    /// voice-activity post-processor decides); one decision per value of the probability output.
+    /// </summary>
+    private static (long, long) VoiceActivity(TensorValue fp32, TensorValue int8, double threshold)
+    {
+        long agree = 0;
+        for (var i = 0; i < fp32.Values!.Length; i++)
+        {
+            agree += fp32.Values[i] >= threshold == int8.Values![i] >= threshold ? 1 : 0;
+        }
+        return (agree, fp32.Values.Length);
     }
 
     private static (long, long) Top1(TensorValue a, TensorValue b)
